@@ -1,0 +1,5 @@
+"""Allow ``python -m pioleader``."""
+
+from pioleader.cli import main
+
+raise SystemExit(main())

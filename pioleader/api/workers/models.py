@@ -1,0 +1,88 @@
+"""Request and response bodies of the worker inventory."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from pioleader.api.names import WorkerName
+
+ModelName = Annotated[str, Field(min_length=1, max_length=100)]
+ModelVersion = Annotated[str, Field(min_length=1, max_length=20)]
+
+
+class Worker(BaseModel):
+    model_config = ConfigDict(protected_namespaces=())
+
+    pioreactor_unit: str
+    added_at: str
+    is_active: int = Field(description="1 if active, 0 if not.")
+    model_name: str | None
+    model_version: str | None
+
+
+class WorkerListed(Worker):
+    ipv4_address: str | None = Field(
+        description="The unit's IPv4 address from [cluster.addresses], if configured."
+    )
+
+
+class WorkerAdd(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, protected_namespaces=())
+
+    pioreactor_unit: WorkerName
+    model_name: ModelName | None = None
+    model_version: ModelVersion | None = None
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> WorkerAdd:
+        if (self.model_name is None) != (self.model_version is None):
+            raise ValueError("give both 'model_name' and 'model_version', or neither")
+        return self
+
+
+class WorkerActive(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    is_active: Literal[0, 1] = Field(description="1 to activate, 0 to deactivate.")
+
+
+class WorkerModelChange(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, protected_namespaces=())
+
+    model_name: ModelName
+    model_version: ModelVersion
+
+
+class WorkerModel(BaseModel):
+    """A worker's model with the model's full record."""
+
+    model_config = ConfigDict(protected_namespaces=())
+
+    pioreactor_unit: str
+    model_name: str
+    model_version: str
+    display_name: str
+    reactor_capacity_ml: float
+    reactor_diameter_mm: float
+    reactor_max_fill_volume_ml: float
+    max_temp_to_reduce_heating: float
+    max_temp_to_disable_heating: float
+    max_temp_to_shutdown: float
+    is_legacy: bool
+    is_contrib: bool
+
+
+class WorkerExperiment(BaseModel):
+    model_config = ConfigDict(protected_namespaces=())
+
+    pioreactor_unit: str
+    is_active: int
+    experiment: str
+    model_name: str | None
+    model_version: str | None
+
+
+class Status(BaseModel):
+    status: Literal["success", "accepted"] = "success"

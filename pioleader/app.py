@@ -1,0 +1,64 @@
+"""``create_app(settings)``: the leader's FastAPI application.
+
+Nothing happens at import time. The lifespan opens every resource (``services.py``) and closes
+it at shutdown; routers only declare routes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from pioleader import __version__
+from pioleader.api.assignments.router import router as assignments_router
+from pioleader.api.experiments.router import router as experiments_router
+from pioleader.api.labels.router import router as labels_router
+from pioleader.api.unit_api.router import router as unit_api_router
+from pioleader.api.units.router import router as units_router
+from pioleader.api.workers.router import router as workers_router
+from pioleader.errors import install_error_handlers
+from pioleader.services import Overrides, open_services
+from pioleader.settings import LeaderSettings
+
+DESCRIPTION = """\
+The Pioreactor leader API, served by pioleader.
+
+* Errors always have the body `{error, cause, remediation, status}`.
+* Slow operations answer **202** with `{unit, task_id, result_url_path, status: "accepted"}`;
+  poll `GET result_url_path` (202 while pending or running, then 200 with `succeeded` and
+  `result`, or `failed` and `error`).
+* Results of operations on several units are `{unit: envelope}`, where an envelope is
+  `{ok: true, unit, value}` or `{ok: false, unit, error: {kind, message, ...}, status_code,
+  retryable}`.
+* `$broadcast` in place of a unit name targets every unit (or worker) where documented.
+"""
+
+
+def create_app(settings: LeaderSettings, overrides: Overrides | None = None) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with open_services(settings, overrides) as services:
+            app.state.services = services
+            yield
+
+    app = FastAPI(
+        title="pioleader",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    # Static paths (/api/experiments/latest, /api/workers/assignments) are registered before
+    # the parameterised ones they would otherwise be taken for.
+    for router in (
+        assignments_router,
+        experiments_router,
+        labels_router,
+        workers_router,
+        units_router,
+        unit_api_router,
+    ):
+        app.include_router(router)
+    return app

@@ -1,0 +1,135 @@
+"""Publishing to the MQTT broker.
+
+``MqttBus`` keeps one connection to mosquitto, reconnecting in the background when the broker
+goes away; a publish waits briefly for the connection and then fails with a 503 rather than
+hang a request. Tests of handlers inject ``RecordingBus`` instead; integration tests use a real
+broker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any, Protocol
+
+import aiomqtt
+
+from pioleader.errors import ApiError
+from pioleader.settings import MqttSettings
+
+logger = logging.getLogger("pioleader.bus")
+
+Payload = str | bytes | int | float | dict[str, Any] | list[Any] | None
+
+
+def encode(payload: Payload) -> bytes:
+    """Strings go as they are; numbers and JSON values as JSON; None as an empty message."""
+    if payload is None:
+        return b""
+    if isinstance(payload, bytes):
+        return payload
+    if isinstance(payload, str):
+        return payload.encode("utf-8")
+    return json.dumps(payload).encode("utf-8")
+
+
+class BusUnavailable(ApiError):
+    def __init__(self, detail: str) -> None:
+        super().__init__(
+            503,
+            "MQTT broker unavailable.",
+            cause=detail,
+            remediation="Check that mosquitto is running and that [mqtt] in config.ini points "
+            "at it, then retry.",
+        )
+
+
+class Bus(Protocol):
+    async def publish(
+        self, topic: str, payload: Payload, *, qos: int = 1, retain: bool = False
+    ) -> None: ...
+
+
+class MqttBus:
+    """A long-lived, self-healing connection to the broker, used only to publish."""
+
+    def __init__(
+        self,
+        settings: MqttSettings,
+        *,
+        client_id: str,
+        publish_timeout: float = 2.0,
+        reconnect_delay: float = 1.0,
+    ) -> None:
+        self._settings = settings
+        self._client_id = client_id
+        self._publish_timeout = publish_timeout
+        self._reconnect_delay = reconnect_delay
+        self._client: aiomqtt.Client | None = None
+        self._connected = asyncio.Event()
+        self._maintainer: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._maintainer = asyncio.create_task(self._maintain(), name="mqtt-bus")
+
+    async def stop(self) -> None:
+        if self._maintainer is not None:
+            self._maintainer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._maintainer
+
+    async def wait_connected(self, within: float) -> bool:
+        try:
+            async with asyncio.timeout(within):
+                await self._connected.wait()
+        except TimeoutError:
+            return False
+        return True
+
+    async def publish(
+        self, topic: str, payload: Payload, *, qos: int = 1, retain: bool = False
+    ) -> None:
+        if not await self.wait_connected(self._publish_timeout):
+            raise BusUnavailable(
+                f"No connection to {self._settings.host}:{self._settings.port} within "
+                f"{self._publish_timeout:g} s."
+            )
+        client = self._client
+        assert client is not None
+        try:
+            await client.publish(
+                topic, encode(payload), qos=qos, retain=retain, timeout=self._publish_timeout
+            )
+        except aiomqtt.MqttError as error:
+            raise BusUnavailable(f"Publishing to {topic} failed: {error}") from error
+
+    async def _maintain(self) -> None:
+        announced_down = False
+        while True:
+            try:
+                async with aiomqtt.Client(
+                    self._settings.host,
+                    self._settings.port,
+                    identifier=self._client_id,
+                    username=self._settings.username,
+                    password=self._settings.password,
+                    keepalive=15,
+                ) as client:
+                    self._client = client
+                    self._connected.set()
+                    if announced_down:
+                        logger.info("MQTT broker is back")
+                    announced_down = False
+                    # Iterating messages is how aiomqtt reports a lost connection.
+                    async for _ in client.messages:
+                        pass
+            except aiomqtt.MqttError as error:
+                if not announced_down:
+                    logger.warning("MQTT broker unreachable: %s; retrying", error)
+                    announced_down = True
+            finally:
+                self._connected.clear()
+                self._client = None
+            await asyncio.sleep(self._reconnect_delay)

@@ -1,0 +1,119 @@
+"""Every stateful resource of the leader, built at start-up and closed at shutdown.
+
+``create_app`` calls ``open_services`` in its lifespan; handlers reach the resources through
+the dependency aliases of ``deps.py``. Tests swap any edge resource (clock, bus, transport to
+units, task ids) through ``Overrides`` instead of patching import paths.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+import httpx
+
+from pioleader.api.assignments.store import AssignmentStore
+from pioleader.api.experiments.store import ExperimentStore
+from pioleader.api.labels.store import LabelStore
+from pioleader.api.models.catalog import ModelCatalog
+from pioleader.api.workers.store import WorkerStore
+from pioleader.bus import Bus, MqttBus
+from pioleader.bus.audit import AuditLog
+from pioleader.clock import Clock, SystemClock
+from pioleader.cluster import UnitClient, UnitDirectory
+from pioleader.cluster.targets import Targets
+from pioleader.db import Database, app_migrations
+from pioleader.settings import LeaderSettings
+from pioleader.tasks import TaskRunner, TaskStore, task_migrations
+from pioleader.tasks.runner import new_task_id
+
+logger = logging.getLogger("pioleader")
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """Edge resources a test or an embedding program may provide instead of the real ones."""
+
+    clock: Clock | None = None
+    bus: Bus | None = None
+    unit_transport: httpx.AsyncBaseTransport | None = None
+    new_task_id: Callable[[], str] | None = None
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: LeaderSettings
+    clock: Clock
+    db: Database
+    bus: Bus
+    tasks: TaskRunner
+    units: UnitClient
+    directory: UnitDirectory
+    targets: Targets
+    audit: AuditLog
+    experiments: ExperimentStore
+    workers: WorkerStore
+    assignments: AssignmentStore
+    labels: LabelStore
+    models: ModelCatalog
+
+
+@contextlib.asynccontextmanager
+async def open_services(
+    settings: LeaderSettings, overrides: Overrides | None = None
+) -> AsyncIterator[Services]:
+    overrides = overrides or Overrides()
+    clock = overrides.clock or SystemClock()
+    async with contextlib.AsyncExitStack() as stack:
+        db = Database(settings.database_path, migrations=app_migrations())
+        await db.open()
+        stack.push_async_callback(db.close)
+
+        task_db = Database(settings.task_database_path, migrations=task_migrations(), readers=2)
+        await task_db.open()
+        stack.push_async_callback(task_db.close)
+
+        tasks = TaskRunner(
+            TaskStore(task_db),
+            clock,
+            unit_name=settings.leader_hostname,
+            ttl_seconds=settings.task_result_ttl_seconds,
+            new_id=overrides.new_task_id or new_task_id,
+        )
+        await tasks.start()
+        stack.push_async_callback(tasks.shutdown)
+
+        bus: Bus
+        if overrides.bus is not None:
+            bus = overrides.bus
+        else:
+            mqtt = MqttBus(settings.mqtt, client_id=f"pioleader-{settings.leader_hostname}-api")
+            await mqtt.start()
+            stack.push_async_callback(mqtt.stop)
+            bus = mqtt
+
+        http = httpx.AsyncClient(
+            transport=overrides.unit_transport,
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+        )
+        stack.push_async_callback(http.aclose)
+        directory = UnitDirectory(settings.config_files)
+        workers = WorkerStore(db)
+        yield Services(
+            settings=settings,
+            clock=clock,
+            db=db,
+            bus=bus,
+            tasks=tasks,
+            units=UnitClient(http, directory, settings.unit_timeouts),
+            directory=directory,
+            targets=Targets(workers, settings.leader_hostname),
+            audit=AuditLog(bus, tasks, clock, settings.leader_hostname),
+            experiments=ExperimentStore(db),
+            workers=workers,
+            assignments=AssignmentStore(db),
+            labels=LabelStore(db),
+            models=ModelCatalog(settings.data_dir / "models"),
+        )

@@ -1,0 +1,53 @@
+"""Fakes at the edge we do not own yet: units' HTTP APIs, seen through an httpx transport.
+
+Until the worker daemons exist (next issue), a unit is whatever answers on its address. This
+transport records every request the leader sends to units (like upstream's
+``capture_requests``) and answers per unit: normally, with an error, or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+@dataclass
+class SentRequest:
+    host: str
+    port: int
+    method: str
+    path: str
+    body: Any
+
+
+@dataclass
+class FakeUnits:
+    """Answers for ``http://<host>:<port>/unit_api/...``, keyed by port."""
+
+    down: set[int] = field(default_factory=set)
+    handlers: dict[int, Handler] = field(default_factory=dict)
+    sent: list[SentRequest] = field(default_factory=list)
+
+    def transport(self) -> httpx.MockTransport:
+        return httpx.MockTransport(self._handle)
+
+    def _handle(self, request: httpx.Request) -> httpx.Response:
+        url = urlsplit(str(request.url))
+        port = url.port or 80
+        body = json.loads(request.content) if request.content else None
+        self.sent.append(SentRequest(url.hostname or "", port, request.method, url.path, body))
+        if port in self.down:
+            raise httpx.ConnectError("Connection refused", request=request)
+        if port in self.handlers:
+            return self.handlers[port](request)
+        return httpx.Response(200, json={"status": "success"})
+
+    def to(self, port: int) -> list[SentRequest]:
+        return [sent for sent in self.sent if sent.port == port]
