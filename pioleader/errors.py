@@ -136,7 +136,9 @@ def _http_error(request: Request, exc: StarletteHTTPException) -> ApiError:
             remediation="Check the path; every route is listed at /docs.",
         )
     if exc.status_code == 405:
-        allowed = headers.get("allow", "") if headers else ""
+        allowed = next(
+            (value for key, value in (headers or {}).items() if key.lower() == "allow"), ""
+        )
         return ApiError(
             405,
             "Method Not Allowed",
