@@ -13,11 +13,13 @@ from fastapi import FastAPI
 
 from pioleader import __version__
 from pioleader.api.assignments.router import router as assignments_router
+from pioleader.api.assignments.service import republish_assignments
 from pioleader.api.experiments.router import router as experiments_router
 from pioleader.api.labels.router import router as labels_router
 from pioleader.api.unit_api.router import router as unit_api_router
 from pioleader.api.units.router import router as units_router
 from pioleader.api.workers.router import router as workers_router
+from pioleader.bus import MqttBus
 from pioleader.errors import install_error_handlers
 from pioleader.services import Overrides, open_services
 from pioleader.settings import LeaderSettings
@@ -41,6 +43,9 @@ def create_app(settings: LeaderSettings, overrides: Overrides | None = None) -> 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with open_services(settings, overrides) as services:
             app.state.services = services
+            if isinstance(services.bus, MqttBus):
+                # Retained assignments must survive a broker that restarted without them.
+                services.bus.on_connect(lambda: republish_assignments(services))
             yield
 
     app = FastAPI(

@@ -63,9 +63,7 @@ def units() -> FakeUnits:
 def app(
     settings: LeaderSettings, clock: ManualClock, bus: RecordingBus, units: FakeUnits
 ) -> FastAPI:
-    return create_app(
-        settings, Overrides(clock=clock, bus=bus, unit_transport=units.transport())
-    )
+    return create_app(settings, Overrides(clock=clock, bus=bus, unit_transport=units.transport()))
 
 
 @pytest.fixture
@@ -87,7 +85,9 @@ async def settle(services: Services) -> None:
     await services.tasks.wait_idle()
 
 
-async def poll_task(client: httpx.AsyncClient, services: Services, accepted: httpx.Response) -> dict:
+async def poll_task(
+    client: httpx.AsyncClient, services: Services, accepted: httpx.Response
+) -> dict:
     """Let the task finish, then read its final status through the API."""
     assert accepted.status_code == 202, accepted.text
     await settle(services)
@@ -100,7 +100,12 @@ async def poll_task(client: httpx.AsyncClient, services: Services, accepted: htt
 async def add_worker(client: httpx.AsyncClient, unit: str, **model: str) -> None:
     response = await client.put(
         "/api/workers",
-        json={"pioreactor_unit": unit, "model_name": "pioreactor_40ml", "model_version": "1.5", **model},
+        json={
+            "pioreactor_unit": unit,
+            "model_name": "pioreactor_40ml",
+            "model_version": "1.5",
+            **model,
+        },
     )
     assert response.status_code in (200, 201), response.text
 

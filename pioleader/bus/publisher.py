@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import aiomqtt
@@ -70,6 +71,15 @@ class MqttBus:
         self._client: aiomqtt.Client | None = None
         self._connected = asyncio.Event()
         self._maintainer: asyncio.Task[None] | None = None
+        self._connect_hooks: list[Callable[[], Awaitable[None]]] = []
+        self._hook_tasks: set[asyncio.Task[None]] = set()
+
+    def on_connect(self, hook: Callable[[], Awaitable[None]]) -> None:
+        """Run ``hook`` after every (re)connection, e.g. to republish retained state that a
+        broker restart or an outage may have lost. Runs at once if already connected."""
+        self._connect_hooks.append(hook)
+        if self._connected.is_set():
+            self._spawn_hook(hook)
 
     async def start(self) -> None:
         self._maintainer = asyncio.create_task(self._maintain(), name="mqtt-bus")
@@ -79,6 +89,8 @@ class MqttBus:
             self._maintainer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._maintainer
+        for task in list(self._hook_tasks):
+            task.cancel()
 
     async def wait_connected(self, within: float) -> bool:
         try:
@@ -105,6 +117,22 @@ class MqttBus:
         except aiomqtt.MqttError as error:
             raise BusUnavailable(f"Publishing to {topic} failed: {error}") from error
 
+    def _run_connect_hooks(self) -> None:
+        for hook in self._connect_hooks:
+            self._spawn_hook(hook)
+
+    def _spawn_hook(self, hook: Callable[[], Awaitable[None]]) -> None:
+        task = asyncio.create_task(self._guarded(hook), name="mqtt-on-connect")
+        self._hook_tasks.add(task)
+        task.add_done_callback(self._hook_tasks.discard)
+
+    @staticmethod
+    async def _guarded(hook: Callable[[], Awaitable[None]]) -> None:
+        try:
+            await hook()
+        except Exception:
+            logger.exception("an MQTT on-connect hook failed")
+
     async def _maintain(self) -> None:
         announced_down = False
         while True:
@@ -119,6 +147,7 @@ class MqttBus:
                 ) as client:
                     self._client = client
                     self._connected.set()
+                    self._run_connect_hooks()
                     if announced_down:
                         logger.info("MQTT broker is back")
                     announced_down = False

@@ -38,7 +38,9 @@ async def test_reopening_does_not_migrate_again(tmp_path: Path) -> None:
     path = tmp_path / "app.sqlite"
     first = Database(path, migrations=app_migrations())
     await first.open()
-    await first.write(lambda c: c.execute("INSERT INTO experiments VALUES ('e', 'now', NULL, NULL, NULL)"))
+    await first.write(
+        lambda c: c.execute("INSERT INTO experiments VALUES ('e', 'now', NULL, NULL, NULL)")
+    )
     await first.close()
     second = Database(path, migrations=app_migrations())
     await second.open()
@@ -68,7 +70,9 @@ async def test_write_rolls_back_on_error(db: Database) -> None:
 async def test_readers_cannot_write(db: Database) -> None:
     """It should open readers read-only."""
     with pytest.raises(sqlite3.OperationalError):
-        await db.read(lambda c: c.execute("INSERT INTO experiments VALUES ('a','t',NULL,NULL,NULL)"))
+        await db.read(
+            lambda c: c.execute("INSERT INTO experiments VALUES ('a','t',NULL,NULL,NULL)")
+        )
 
 
 async def test_activity_triggers_merge_readings(db: Database) -> None:
@@ -79,7 +83,9 @@ async def test_activity_triggers_merge_readings(db: Database) -> None:
         ts = "2026-01-01T00:00:00.000Z"
         c.execute("INSERT INTO od_readings VALUES ('e', 'pio01', ?, 0.5, 90, 2)", (ts,))
         c.execute("INSERT INTO growth_rates VALUES ('e', 'pio01', ?, 0.1)", (ts,))
-        c.execute("INSERT INTO dosing_events VALUES ('e', 'pio01', ?, 'add_media', 1.0, 'x')", (ts,))
+        c.execute(
+            "INSERT INTO dosing_events VALUES ('e', 'pio01', ?, 'add_media', 1.0, 'x')", (ts,)
+        )
         c.execute("INSERT INTO led_change_events VALUES ('e', 'pio01', ?, 'B', 30, 'x')", (ts,))
 
     await db.write(insert)

@@ -152,5 +152,6 @@ async def test_named_lock_serialises(tmp_path: Path, clock: ManualClock) -> None
 
 
 async def _until_status(runner: TaskRunner, task_id: str, clock: ManualClock, state: str) -> None:
-    while (await runner.status(task_id, clock.now())).status != state:
+    # Polls the store (callers bound it with wait_for): the state lives in SQLite, not in an Event.
+    while (await runner.status(task_id, clock.now())).status != state:  # noqa: ASYNC110
         await asyncio.sleep(0.005)

@@ -79,6 +79,18 @@ class AssignmentStore:
         )
         return str(rows[0]["experiment"]) if rows else None
 
+    async def current(self) -> list[tuple[str, str | None, str | None]]:
+        """(unit, experiment, assigned_at) for every worker; None where unassigned."""
+        rows = await self._db.read(
+            lambda c: _rows(
+                c,
+                "SELECT w.pioreactor_unit, a.experiment, a.assigned_at FROM workers AS w"
+                " LEFT JOIN experiment_worker_assignments AS a"
+                "   ON a.pioreactor_unit = w.pioreactor_unit ORDER BY w.pioreactor_unit",
+            )
+        )
+        return [(r["pioreactor_unit"], r["experiment"], r["assigned_at"]) for r in rows]
+
     async def assign(self, unit: str, experiment: str, now: datetime) -> AssignOutcome:
         """Put ``unit`` in ``experiment``, moving it out of any other; a retry is a no-op."""
 

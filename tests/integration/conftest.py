@@ -1,0 +1,128 @@
+"""Fixtures that start real processes on free ports: mosquitto and the leader.
+
+They install nothing (``make test`` installs mosquitto); they only start, stop and kill.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import aiomqtt
+import httpx
+import pytest
+
+from pioleader.broker import Mosquitto
+from pioleader.net import free_port, wait_for_port
+from pioleader.settings import load_leader_settings
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Mosquitto]:
+    mosquitto = Mosquitto(tmp_path / "mosquitto", port=free_port())
+    mosquitto.start()
+    yield mosquitto
+    mosquitto.stop()
+
+
+class LeaderProcess:
+    """``pioleader leader`` as a subprocess with its own data directory."""
+
+    def __init__(self, data_dir: Path, mqtt_port: int, extra: dict[tuple[str, str], str]) -> None:
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+        settings = load_leader_settings(data_dir)
+        settings.config_files.set_shared_values(
+            {
+                ("ui", "port"): str(self.port),
+                ("mqtt", "broker_port"): str(mqtt_port),
+                **extra,
+            }
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        log = (self.data_dir / "leader.log").open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "pioleader", "leader", "--data-dir", str(self.data_dir)],
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
+        log.close()
+        wait_for_port(self.port, timeout=30)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(timeout=15)
+
+    def kill(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=15)
+
+
+@pytest.fixture
+def start_leader(tmp_path: Path, broker: Mosquitto) -> Iterator[Any]:
+    started: list[LeaderProcess] = []
+
+    def start(extra: dict[tuple[str, str], str] | None = None) -> LeaderProcess:
+        leader = LeaderProcess(tmp_path / "leader", broker.port, extra or {})
+        leader.start()
+        started.append(leader)
+        return leader
+
+    yield start
+    for leader in started:
+        leader.kill()
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=10) as client:
+        yield client
+
+
+async def retained(port: int, topic: str, *, until: Any = None, within: float = 10.0) -> Any:
+    """The retained JSON payload on ``topic`` (waiting until ``until(payload)`` holds)."""
+    deadline = time.monotonic() + within
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            async with aiomqtt.Client("127.0.0.1", port) as client:
+                await client.subscribe(topic, qos=1)
+                async with asyncio.timeout(1.0):
+                    async for message in client.messages:
+                        last = json.loads(message.payload)  # type: ignore[arg-type]
+                        break
+        except (TimeoutError, aiomqtt.MqttError):
+            pass
+        if last is not None and (until is None or until(last)):
+            return last
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no retained message on {topic} satisfying the condition; last={last}")
+
+
+async def poll_until_done(http: httpx.AsyncClient, url: str, *, within: float = 30) -> dict:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        response = await http.get(url)
+        if response.status_code == 200:
+            body: dict = response.json()
+            return body
+        assert response.status_code == 202, response.text
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"task at {url} did not finish within {within} s")
