@@ -69,8 +69,11 @@ async def test_assignment_outlives_a_broker_outage(start_leader, broker: Mosquit
 async def test_task_results_survive_restart_and_kill(start_leader, http) -> None:
     """It should keep finished results across a restart and fail tasks cut off by a kill."""
 
+    connections: list[asyncio.StreamWriter] = []
+
     async def never_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await asyncio.Event().wait()
+        connections.append(writer)
+        await reader.read()  # until the leader hangs up; never answers
 
     server = await asyncio.start_server(never_answer, "127.0.0.1", 0)
     silent_port = server.sockets[0].getsockname()[1]
@@ -109,4 +112,7 @@ async def test_task_results_survive_restart_and_kill(start_leader, http) -> None
         unknown = await http.get(f"{leader.url}/unit_api/task_results/not-a-task")
         assert unknown.status_code == 404
     finally:
+        for writer in connections:
+            writer.close()
         server.close()
+        await server.wait_closed()
