@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from pioleader.api.models.catalog import PioreactorModel
 from pioleader.api.names import WorkerName
 
 ModelName = Annotated[str, Field(min_length=1, max_length=100)]
@@ -55,23 +56,12 @@ class WorkerModelChange(BaseModel):
     model_version: ModelVersion
 
 
-class WorkerModel(BaseModel):
-    """A worker's model with the model's full record."""
+class WorkerModel(PioreactorModel):
+    """A worker's model: the model's full record and the worker's name."""
 
-    model_config = ConfigDict(protected_namespaces=())
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
 
     pioreactor_unit: str
-    model_name: str
-    model_version: str
-    display_name: str
-    reactor_capacity_ml: float
-    reactor_diameter_mm: float
-    reactor_max_fill_volume_ml: float
-    max_temp_to_reduce_heating: float
-    max_temp_to_disable_heating: float
-    max_temp_to_shutdown: float
-    is_legacy: bool
-    is_contrib: bool
 
 
 class WorkerExperiment(BaseModel):
