@@ -13,8 +13,11 @@ from pydantic import AfterValidator, Field
 
 BROADCAST = "$broadcast"
 _EXPERIMENT_FORBIDDEN = set("#$%+/\\")
+# Names that GET /api/experiments/{experiment} could never reach: fixed routes answer first.
+_ROUTE_WORDS = {"latest", "active", "assignment_count"}
 _UNIT_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# C0 controls, DEL and C1 controls (Unicode category Cc).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def check_experiment_name(name: str) -> str:
@@ -25,6 +28,8 @@ def check_experiment_name(name: str) -> str:
         raise ValueError("must be shorter than 200 characters")
     if name.lower() == "current":
         raise ValueError("'current' is reserved (it means the latest experiment)")
+    if name in _ROUTE_WORDS:
+        raise ValueError(f"{name!r} is reserved: /api/experiments/{name} is another endpoint")
     if name.startswith("_testing"):
         raise ValueError("names starting with '_testing' are reserved for tests")
     bad = sorted(_EXPERIMENT_FORBIDDEN.intersection(name))

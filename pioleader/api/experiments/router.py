@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
+from pioleader.api.assignments.service import publish_unassigned
 from pioleader.api.dispatch import cache_for, fire_and_forget, stop_jobs_of_experiment
 from pioleader.api.experiments.models import (
     Experiment,
@@ -132,7 +133,8 @@ async def update_experiment(
     responses=error_responses(404),
 )
 async def delete_experiment(experiment: ExperimentPath, services: ServicesDep) -> TaskAccepted:
-    """Stop the experiment's jobs on every unit, then delete it and all its data (a task).
+    """Stop the experiment's jobs on every unit, then delete it and all its data (a task);
+    its workers are unassigned, with the retained assignment message of each.
 
     The task's result is ``{result, experiment, database_space, msg}``.
     """
@@ -147,11 +149,13 @@ async def delete_experiment(experiment: ExperimentPath, services: ServicesDep) -
 
     async def delete() -> ExperimentDeleted:
         try:
-            space = await services.experiments.delete(experiment)
+            deletion = await services.experiments.delete(experiment)
         except ExperimentNotFound as exc:
             raise experiment_not_found(experiment) from exc
+        # The cascade unassigned these workers; tell them, as every other unassignment does.
+        await publish_unassigned(services, deletion.unassigned, services.clock.now())
         services.audit.log(f"Deleted experiment {experiment}")
-        return ExperimentDeleted(experiment=experiment, database_space=space)
+        return ExperimentDeleted(experiment=experiment, database_space=deletion.database_space)
 
     return await services.tasks.submit("delete experiment", delete, lock="delete-experiment-lock")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +26,12 @@ class ExperimentExists(Exception):
 
 class ExperimentNotFound(Exception):
     pass
+
+
+@dataclass(frozen=True)
+class Deletion:
+    unassigned: list[str]  # workers that were assigned to the deleted experiment
+    database_space: DatabaseSpace
 
 
 _SELECT = """
@@ -172,18 +179,27 @@ class ExperimentStore:
         await self._db.write(change)
         return await self.get(experiment, now)
 
-    async def delete(self, experiment: str) -> DatabaseSpace:
+    async def delete(self, experiment: str) -> Deletion:
         """Delete the experiment and, by cascade, everything recorded under it."""
 
-        def delete(connection: sqlite3.Connection) -> None:
+        def delete(connection: sqlite3.Connection) -> list[str]:
+            assigned = [
+                str(row["pioreactor_unit"])
+                for row in connection.execute(
+                    "SELECT pioreactor_unit FROM experiment_worker_assignments"
+                    " WHERE experiment = ? ORDER BY pioreactor_unit",
+                    (experiment,),
+                ).fetchall()
+            ]
             cursor = connection.execute(
                 "DELETE FROM experiments WHERE experiment = ?", (experiment,)
             )
             if cursor.rowcount == 0:
                 raise ExperimentNotFound(experiment)
+            return assigned
 
-        await self._db.write(delete)
-        return await self._db.read(_database_space)
+        unassigned = await self._db.write(delete)
+        return Deletion(unassigned=unassigned, database_space=await self._db.read(_database_space))
 
     async def historical(self, column: str) -> list[HistoricalValue]:
         """Distinct non-empty media or organisms, most recently used first."""
