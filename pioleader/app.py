@@ -16,13 +16,13 @@ from pioleader.api.assignments.router import router as assignments_router
 from pioleader.api.assignments.service import republish_assignments
 from pioleader.api.experiments.router import router as experiments_router
 from pioleader.api.labels.router import router as labels_router
-from pioleader.api.unit_api.router import router as unit_api_router
 from pioleader.api.units.router import router as units_router
 from pioleader.api.workers.router import router as workers_router
 from pioleader.bus import MqttBus
 from pioleader.errors import install_error_handlers
 from pioleader.services import Overrides, open_services
 from pioleader.settings import LeaderSettings
+from pioleader.unit.router import router as unit_router
 
 DESCRIPTION = """\
 The Pioreactor leader API, served by pioleader.
@@ -43,6 +43,7 @@ def create_app(settings: LeaderSettings, overrides: Overrides | None = None) -> 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with open_services(settings, overrides) as services:
             app.state.services = services
+            app.state.unit = services.unit
             if isinstance(services.bus, MqttBus):
                 # Retained assignments must survive a broker that restarted without them.
                 services.bus.on_connect(lambda: republish_assignments(services))
@@ -63,7 +64,7 @@ def create_app(settings: LeaderSettings, overrides: Overrides | None = None) -> 
         labels_router,
         workers_router,
         units_router,
-        unit_api_router,
+        unit_router,
     ):
         app.include_router(router)
     return app

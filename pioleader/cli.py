@@ -38,9 +38,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--mqtt-port", type=int, help="MQTT broker port. Default: [mqtt] broker_port"
     )
 
-    up = commands.add_parser("up", help="Start the broker and the leader, until Ctrl-C.")
+    worker = commands.add_parser("worker", help="Serve one unit's API over simulated hardware.")
+    _common(worker)
+    worker.add_argument("--name", required=True, help="The unit's name, e.g. pio01.")
+    worker.add_argument("--mqtt-host", help="MQTT broker host. Default: [mqtt] broker_address")
+    worker.add_argument(
+        "--mqtt-port", type=int, help="MQTT broker port. Default: [mqtt] broker_port"
+    )
+    worker.add_argument("--model-name", default="pioreactor_40ml")
+    worker.add_argument("--model-version", default="1.5")
+    worker.add_argument(
+        "--speedup", type=float, default=1.0, help="Biological speed-up of the simulated culture."
+    )
+
+    up = commands.add_parser("up", help="Start the broker, the leader and workers, until Ctrl-C.")
     _common(up)
-    up.add_argument("--workers", type=int, default=3, help="Simulated workers (next release).")
+    up.add_argument("--workers", type=int, default=3, help="How many simulated workers.")
+    up.add_argument("--speedup", type=float, default=1.0, help="Biological speed-up of cultures.")
     up.add_argument("--mqtt-port", type=int, help="MQTT TCP port. Default: configured or free.")
     up.add_argument(
         "--mqtt-ws-port", type=int, help="MQTT websockets port. Default: configured or free."
@@ -58,6 +72,25 @@ def run_leader(args: argparse.Namespace) -> int:
         CommandLineOverrides(port=args.port, bind_host=args.host, mqtt_port=args.mqtt_port),
     )
     app = create_app(settings)
+    uvicorn.run(
+        app,
+        host=settings.bind_host,
+        port=settings.port,
+        log_level=args.log_level,
+        access_log=args.log_level == "debug",
+    )
+    return 0
+
+
+def run_worker(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from pioleader.unit.services import ProcessLifecycle
+    from pioleader.worker.app import WorkerOverrides, create_worker_app, load_worker_settings
+
+    data_dir = args.data_dir.expanduser().resolve()
+    settings = load_worker_settings(data_dir, args)
+    app = create_worker_app(settings, WorkerOverrides(lifecycle=ProcessLifecycle()))
     uvicorn.run(
         app,
         host=settings.bind_host,
@@ -161,4 +194,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.command == "leader":
         return run_leader(args)
+    if args.command == "worker":
+        return run_worker(args)
     return run_up(args)

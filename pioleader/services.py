@@ -28,6 +28,8 @@ from pioleader.db import Database, app_migrations
 from pioleader.settings import LeaderSettings
 from pioleader.tasks import TaskRunner, TaskStore, task_migrations
 from pioleader.tasks.runner import new_task_id
+from pioleader.unit.hardware import NoHardware
+from pioleader.unit.services import Lifecycle, RecordingLifecycle, UnitServices, open_unit
 
 logger = logging.getLogger("pioleader")
 
@@ -40,6 +42,9 @@ class Overrides:
     bus: Bus | None = None
     unit_transport: httpx.AsyncBaseTransport | None = None
     new_task_id: Callable[[], str] | None = None
+    # What reboot/shutdown of the leader's unit do; the CLI gives ProcessLifecycle. By default
+    # they are only recorded, so that an embedded or tested app never ends its own process.
+    lifecycle: Lifecycle | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,7 @@ class Services:
     assignments: AssignmentStore
     labels: LabelStore
     models: ModelCatalog
+    unit: UnitServices
 
 
 @contextlib.asynccontextmanager
@@ -101,6 +107,22 @@ async def open_services(
         stack.push_async_callback(http.aclose)
         directory = UnitDirectory(settings.config_files)
         workers = WorkerStore(db)
+        models = ModelCatalog(settings.data_dir / "models")
+        unit = await stack.enter_async_context(
+            open_unit(
+                name=settings.leader_hostname,
+                leader=settings.leader_hostname,
+                data_dir=settings.data_dir,
+                clock=clock,
+                tasks=tasks,
+                bus=bus,
+                mqtt=settings.mqtt,
+                hardware=NoHardware(),
+                catalog={},
+                model=None,
+                lifecycle=overrides.lifecycle or RecordingLifecycle(),
+            )
+        )
         yield Services(
             settings=settings,
             clock=clock,
@@ -115,5 +137,6 @@ async def open_services(
             workers=workers,
             assignments=AssignmentStore(db),
             labels=LabelStore(db),
-            models=ModelCatalog(settings.data_dir / "models"),
+            models=models,
+            unit=unit,
         )

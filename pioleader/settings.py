@@ -80,6 +80,22 @@ def _get(config: configparser.ConfigParser, section: str, key: str, fallback: st
     return value or fallback
 
 
+def mqtt_from_config(config: configparser.ConfigParser) -> MqttSettings:
+    """The broker's address and credentials from ``[mqtt]`` (host defaults to the leader)."""
+    leader_address = _get(config, "cluster.topology", "leader_address", "127.0.0.1")
+    return MqttSettings(
+        host=_get(config, "mqtt", "broker_address", leader_address),
+        port=int(_get(config, "mqtt", "broker_port", "1883")),
+        ws_port=int(_get(config, "mqtt", "broker_ws_port", "9001")),
+        username=config.get("mqtt", "username", fallback="") or None,
+        password=config.get("mqtt", "password", fallback="") or None,
+    )
+
+
+def task_ttl_seconds(config: configparser.ConfigParser) -> float:
+    return 3600 * float(_get(config, "pioleader", "task_result_ttl_hours", "168"))
+
+
 def load_leader_settings(
     data_dir: Path, overrides: CommandLineOverrides | None = None
 ) -> LeaderSettings:
@@ -106,15 +122,8 @@ def load_leader_settings(
         task_database_path=_resolve(
             data_dir, _get(config, "pioleader", "task_results", "storage/task_results.sqlite")
         ),
-        task_result_ttl_seconds=3600
-        * float(_get(config, "pioleader", "task_result_ttl_hours", "168")),
-        mqtt=MqttSettings(
-            host=_get(config, "mqtt", "broker_address", leader_address),
-            port=int(_get(config, "mqtt", "broker_port", "1883")),
-            ws_port=int(_get(config, "mqtt", "broker_ws_port", "9001")),
-            username=config.get("mqtt", "username", fallback="") or None,
-            password=config.get("mqtt", "password", fallback="") or None,
-        ),
+        task_result_ttl_seconds=task_ttl_seconds(config),
+        mqtt=mqtt_from_config(config),
         unit_timeouts=UnitTimeouts(
             read_seconds=float(_get(config, "pioleader", "unit_read_timeout_seconds", "5")),
             write_seconds=float(_get(config, "pioleader", "unit_write_timeout_seconds", "2")),

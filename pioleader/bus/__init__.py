@@ -1,6 +1,6 @@
 """MQTT: every topic we publish to, and the publisher the leader uses."""
 
-from pioleader.bus.publisher import Bus, BusUnavailable, MqttBus, Payload
+from pioleader.bus.publisher import Bus, BusUnavailable, MqttBus, Payload, Will
 from pioleader.bus.recording import PublishedMessage, RecordingBus
 
 __all__ = [
@@ -10,4 +10,5 @@ __all__ = [
     "Payload",
     "PublishedMessage",
     "RecordingBus",
+    "Will",
 ]

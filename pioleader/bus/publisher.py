@@ -1,9 +1,10 @@
-"""Publishing to the MQTT broker.
+"""Talking to the MQTT broker.
 
 ``MqttBus`` keeps one connection to mosquitto, reconnecting in the background when the broker
 goes away; a publish waits briefly for the connection and then fails with a 503 rather than
-hang a request. Tests of handlers inject ``RecordingBus`` instead; integration tests use a real
-broker.
+hang a request. The leader uses it to publish; jobs also give it a last will, subscriptions and
+a message handler, which are re-armed on every reconnection. Tests of handlers inject
+``RecordingBus`` instead; integration tests use a real broker.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import aiomqtt
@@ -53,8 +55,21 @@ class Bus(Protocol):
     ) -> None: ...
 
 
+MessageHandler = Callable[[str, bytes, bool], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Will:
+    """What the broker publishes for us if our connection dies without a goodbye."""
+
+    topic: str
+    payload: str
+    qos: int = 2
+    retain: bool = True
+
+
 class MqttBus:
-    """A long-lived, self-healing connection to the broker, used only to publish."""
+    """A long-lived, self-healing connection to the broker."""
 
     def __init__(
         self,
@@ -63,9 +78,14 @@ class MqttBus:
         client_id: str,
         publish_timeout: float = 2.0,
         reconnect_delay: float = 1.0,
+        will: Will | None = None,
+        on_message: MessageHandler | None = None,
     ) -> None:
         self._settings = settings
         self._client_id = client_id
+        self._will = will
+        self._on_message = on_message
+        self._subscriptions: dict[str, int] = {}
         self._publish_timeout = publish_timeout
         self._reconnect_delay = reconnect_delay
         self._client: aiomqtt.Client | None = None
@@ -91,6 +111,14 @@ class MqttBus:
                 await self._maintainer
         for task in list(self._hook_tasks):
             task.cancel()
+
+    async def subscribe(self, topic: str, qos: int = 1) -> None:
+        """Subscribe now (if connected) and after every reconnection."""
+        self._subscriptions[topic] = qos
+        client = self._client
+        if client is not None and self._connected.is_set():
+            with contextlib.suppress(aiomqtt.MqttError):
+                await client.subscribe(topic, qos=qos)
 
     async def wait_connected(self, within: float) -> bool:
         try:
@@ -133,6 +161,22 @@ class MqttBus:
         except Exception:
             logger.exception("an MQTT on-connect hook failed")
 
+    def _aiomqtt_will(self) -> aiomqtt.Will | None:
+        if self._will is None:
+            return None
+        return aiomqtt.Will(
+            self._will.topic, self._will.payload, qos=self._will.qos, retain=self._will.retain
+        )
+
+    async def _dispatch(self, message: aiomqtt.Message) -> None:
+        if self._on_message is None:
+            return
+        payload = message.payload if isinstance(message.payload, bytes) else b""
+        try:
+            await self._on_message(str(message.topic), payload, bool(message.retain))
+        except Exception:
+            logger.exception("handling a message on %s failed", message.topic)
+
     async def _maintain(self) -> None:
         announced_down = False
         while True:
@@ -144,16 +188,19 @@ class MqttBus:
                     username=self._settings.username,
                     password=self._settings.password,
                     keepalive=15,
+                    will=self._aiomqtt_will(),
                 ) as client:
+                    for topic, qos in list(self._subscriptions.items()):
+                        await client.subscribe(topic, qos=qos)
                     self._client = client
                     self._connected.set()
                     self._run_connect_hooks()
                     if announced_down:
                         logger.info("MQTT broker is back")
                     announced_down = False
-                    # Iterating messages is how aiomqtt reports a lost connection.
-                    async for _ in client.messages:
-                        pass
+                    # Iterating messages is also how aiomqtt reports a lost connection.
+                    async for message in client.messages:
+                        await self._dispatch(message)
             except aiomqtt.MqttError as error:
                 if not announced_down:
                     logger.warning("MQTT broker unreachable: %s; retrying", error)

@@ -1,0 +1,1 @@
+"""Background jobs: the contract every job keeps (``base``) and the jobs a unit can run."""

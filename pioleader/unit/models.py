@@ -1,0 +1,98 @@
+"""Bodies of the unit API."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Scalar = str | int | float | bool | None
+
+
+class RunJob(BaseModel):
+    """How to start a job; every field is optional, but the body must be a JSON object."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    options: dict[str, Scalar] = Field(default_factory=dict, description="Job options by name.")
+    env: dict[str, str] = Field(
+        default_factory=dict, description="EXPERIMENT (required), JOB_SOURCE, …"
+    )
+    args: list[str] = Field(default_factory=list, description="Positional arguments.")
+    config_overrides: list[Annotated[list[str], Field(min_length=3, max_length=3)]] = Field(
+        default_factory=list, description="[section, key, value] triples for this run only."
+    )
+
+
+class StopJobs(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    job_name: str | None = None
+    experiment: str | None = None
+    job_source: str | None = None
+    job_id: int | None = None
+
+    @model_validator(mode="after")
+    def _at_least_one(self) -> StopJobs:
+        if all(v is None for v in (self.job_name, self.experiment, self.job_source, self.job_id)):
+            raise ValueError("give at least one of job_name, experiment, job_source, job_id")
+        return self
+
+
+class RunningJob(BaseModel):
+    job_id: int
+    unit: str
+    experiment: str
+    job_name: str
+    job_source: str
+    started_at: str
+    is_running: int
+    leader: str | None
+    pid: int | None
+    is_long_running_job: int
+    ended_at: str | None
+
+
+class JobSettings(BaseModel):
+    settings: dict[str, str | None]
+
+
+class BioreactorValues(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    values: dict[str, float] = Field(min_length=1)
+
+
+class BioreactorState(BaseModel):
+    values: dict[str, float]
+
+
+class ClockTime(BaseModel):
+    status: Literal["success"] = "success"
+    clock_time: str
+
+
+class SetClock(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    utc_clock_time: str = Field(description="ISO-8601 time with a time zone.")
+
+
+class Version(BaseModel):
+    version: str
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+    pioreactor_unit: str
+    utc_time: str
+
+
+class Capability(BaseModel):
+    job_name: str
+    automation_name: str | None
+    help: str
+    arguments: list[Any]
+    options: list[dict[str, Any]]
+    published_settings: dict[str, dict[str, Any]]
+    cli_example: str

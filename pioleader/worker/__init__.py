@@ -1,0 +1,1 @@
+"""The worker daemon: one process per unit, serving ``/unit_api`` over simulated hardware."""

@@ -1,0 +1,161 @@
+"""``create_worker_app(settings)``: a unit's FastAPI application.
+
+The lifespan opens the unit's task store, its MQTT connection, its registry and job manager,
+and the hardware backend; the routes are the unit API shared with the leader.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from pioleader import __version__
+from pioleader.api.models.catalog import BUILT_IN_MODELS
+from pioleader.bus import Bus, MqttBus
+from pioleader.clock import Clock, SystemClock
+from pioleader.configuration import ConfigFiles
+from pioleader.configuration.defaults import TopologyDefaults
+from pioleader.db import Database
+from pioleader.errors import install_error_handlers
+from pioleader.settings import MqttSettings, mqtt_from_config, task_ttl_seconds
+from pioleader.tasks import TaskRunner, TaskStore, task_migrations
+from pioleader.unit.hardware import CultureParameters, Hardware, SimulatedHardware
+from pioleader.unit.jobs.catalog import HARDWARE_JOBS
+from pioleader.unit.router import router as unit_router
+from pioleader.unit.services import Lifecycle, RecordingLifecycle, open_unit
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    name: str
+    data_dir: Path
+    port: int
+    leader_hostname: str = "leader"
+    bind_host: str = "127.0.0.1"
+    mqtt: MqttSettings = field(default_factory=MqttSettings)
+    model_name: str = "pioreactor_40ml"
+    model_version: str = "1.5"
+    task_result_ttl_seconds: float = 7 * 24 * 3600
+    speedup: float = 1.0
+
+
+@dataclass(frozen=True)
+class WorkerOverrides:
+    clock: Clock | None = None
+    bus: Bus | None = None
+    hardware: Hardware | None = None
+    lifecycle: Lifecycle | None = None
+
+
+def culture_for(name: str, speedup: float) -> CultureParameters:
+    """Each unit its own culture, the same every time for the same name."""
+    seed = int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "big")
+    spread = (seed % 1000) / 1000  # 0..1, stable per unit
+    return CultureParameters(
+        seed=seed,
+        initial_od=0.04 + 0.03 * spread,
+        growth_rate_per_hour=0.3 + 0.3 * spread,
+        speedup=speedup,
+    )
+
+
+def load_worker_settings(data_dir: Path, args: argparse.Namespace) -> WorkerSettings:
+    """Settings of a worker from its data directory's configuration and the command line.
+
+    A new directory gets default configuration files (``pioleader up`` copies the leader's
+    shared ``config.ini`` in before starting the worker).
+    """
+    if args.port is None:
+        raise SystemExit("pioleader worker needs --port")
+    files = ConfigFiles(data_dir)
+    files.ensure_defaults(TopologyDefaults(mqtt_port=args.mqtt_port or 1883))
+    config = files.merged()
+    mqtt = mqtt_from_config(config)
+    return WorkerSettings(
+        name=args.name,
+        data_dir=data_dir,
+        port=args.port,
+        bind_host=args.host or "127.0.0.1",
+        leader_hostname=config.get("cluster.topology", "leader_hostname", fallback="leader"),
+        mqtt=replace(mqtt, host=args.mqtt_host or mqtt.host, port=args.mqtt_port or mqtt.port),
+        model_name=args.model_name,
+        model_version=args.model_version,
+        task_result_ttl_seconds=task_ttl_seconds(config),
+        speedup=args.speedup,
+    )
+
+
+def create_worker_app(
+    settings: WorkerSettings, overrides: WorkerOverrides | None = None
+) -> FastAPI:
+    overrides = overrides or WorkerOverrides()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        clock = overrides.clock or SystemClock()
+        async with contextlib.AsyncExitStack() as stack:
+            task_db = Database(
+                settings.data_dir / "storage" / "task_results.sqlite",
+                migrations=task_migrations(),
+                readers=2,
+            )
+            await task_db.open()
+            stack.push_async_callback(task_db.close)
+            tasks = TaskRunner(
+                TaskStore(task_db),
+                clock,
+                unit_name=settings.name,
+                ttl_seconds=settings.task_result_ttl_seconds,
+            )
+            await tasks.start()
+            stack.push_async_callback(tasks.shutdown)
+            bus: Bus
+            if overrides.bus is not None:
+                bus = overrides.bus
+            else:
+                mqtt = MqttBus(settings.mqtt, client_id=f"pioleader-{settings.name}-unit-api")
+                await mqtt.start()
+                stack.push_async_callback(mqtt.stop)
+                bus = mqtt
+            model = next(
+                (
+                    m
+                    for m in BUILT_IN_MODELS
+                    if (m.model_name, m.model_version)
+                    == (settings.model_name, settings.model_version)
+                ),
+                None,
+            )
+            app.state.unit = await stack.enter_async_context(
+                open_unit(
+                    name=settings.name,
+                    leader=settings.leader_hostname,
+                    data_dir=settings.data_dir,
+                    clock=clock,
+                    tasks=tasks,
+                    bus=bus,
+                    mqtt=settings.mqtt,
+                    hardware=overrides.hardware
+                    or SimulatedHardware(clock, culture_for(settings.name, settings.speedup)),
+                    catalog=HARDWARE_JOBS,
+                    model=model,
+                    lifecycle=overrides.lifecycle or RecordingLifecycle(),
+                )
+            )
+            yield
+
+    app = FastAPI(
+        title=f"pioleader unit {settings.name}",
+        version=__version__,
+        description="The unit API of a pioleader worker.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(unit_router)
+    return app
