@@ -4,15 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
-from pioleader.broker import Mosquitto
-from pioleader.net import free_port, port_is_free, wait_for_port
 from pioleader.settings import CommandLineOverrides, default_data_dir, load_leader_settings
 
 
@@ -101,89 +95,30 @@ def run_worker(args: argparse.Namespace) -> int:
     return 0
 
 
-def _pick_port(wanted: int | None, configured: int) -> int:
-    if wanted is not None:
-        return wanted
-    return configured if port_is_free(configured) else free_port()
-
-
 def run_up(args: argparse.Namespace) -> int:
-    data_dir = args.data_dir.expanduser().resolve()
-    settings = load_leader_settings(data_dir, CommandLineOverrides(port=args.port))
-    if not port_is_free(settings.port):
-        print(
-            f"Port {settings.port} is already in use: is a pioleader already running? "
-            f"Stop it, or pass --port (make run PORT=...).",
-            file=sys.stderr,
-        )
-        return 1
-    mqtt_port = _pick_port(args.mqtt_port, settings.mqtt.port)
-    ws_port = _pick_port(args.mqtt_ws_port, settings.mqtt.ws_port)
-    # The UI finds the broker through the shared config, so record the ports we really use.
-    settings.config_files.set_shared_values(
-        {("mqtt", "broker_port"): str(mqtt_port), ("mqtt", "broker_ws_port"): str(ws_port)}
-    )
-    broker = Mosquitto(data_dir / "mosquitto", port=mqtt_port, ws_port=ws_port)
-    broker.start()
-    leader = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pioleader",
-            "leader",
-            "--data-dir",
-            str(data_dir),
-            "--port",
-            str(settings.port),
-            "--log-level",
-            args.log_level,
-            *(["--host", args.host] if args.host else []),
-        ],
-        start_new_session=True,
+    from pioleader.up import AlreadyRunning, SimulatedCluster, announce
+
+    cluster = SimulatedCluster(
+        data_dir=args.data_dir.expanduser().resolve(),
+        workers=args.workers,
+        port=args.port,
+        mqtt_port=args.mqtt_port,
+        mqtt_ws_port=args.mqtt_ws_port,
+        speedup=args.speedup,
+        log_level=args.log_level,
     )
     try:
-        wait_for_port(settings.port, timeout=30)
-        _announce(settings.port, mqtt_port, ws_port, data_dir)
-        while leader.poll() is None:
-            time.sleep(0.5)
-        print(f"The leader exited with code {leader.returncode}.", file=sys.stderr)
-        return leader.returncode or 1
+        settings = cluster.start()
+        announce(settings, cluster)
+        return cluster.watch()
+    except AlreadyRunning as error:
+        print(error, file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("\nStopping…")
         return 0
     finally:
-        if leader.poll() is None:
-            os.killpg(leader.pid, signal.SIGTERM)
-            try:
-                leader.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(leader.pid, signal.SIGKILL)
-        broker.stop()
-
-
-def _announce(port: int, mqtt_port: int, ws_port: int, data_dir: Path) -> None:
-    base = f"http://127.0.0.1:{port}"
-    print(
-        f"""
-pioleader is up.
-  API         {base}/api   (documentation: {base}/docs)
-  MQTT        127.0.0.1:{mqtt_port} (websockets {ws_port})
-  Data        {data_dir}
-
-Try:
-  curl {base}/unit_api/health
-  curl -X POST {base}/api/experiments -H 'Content-Type: application/json' \\
-       -d '{{"experiment": "demo", "description": "my first experiment"}}'
-  curl -X PUT {base}/api/workers -H 'Content-Type: application/json' \\
-       -d '{{"pioreactor_unit": "pio01", "model_name": "pioreactor_40ml", "model_version": "1.5"}}'
-  curl -X PUT {base}/api/experiments/demo/workers -H 'Content-Type: application/json' \\
-       -d '{{"pioreactor_unit": "pio01"}}'
-  curl {base}/api/experiments
-
-Press Ctrl-C to stop.
-""",
-        flush=True,
-    )
+        cluster.stop()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -192,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
         level=getattr(logging, args.log_level.upper()),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # One line per request to a unit is noise; failures are logged by the fan-out itself.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     if args.command == "leader":
         return run_leader(args)
     if args.command == "worker":
