@@ -50,6 +50,7 @@ class SimulatedCluster:
     processes: list[Process] = field(default_factory=list)
     broker: Mosquitto | None = None
     worker_ports: dict[str, int] = field(default_factory=dict)
+    leader_port: int = 0
 
     @property
     def lock_path(self) -> Path:
@@ -62,6 +63,7 @@ class SimulatedCluster:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._take_lock()
         settings = load_leader_settings(self.data_dir, CommandLineOverrides(port=self.port))
+        self.leader_port = settings.port
         if not port_is_free(settings.port):
             raise AlreadyRunning(
                 f"Port {settings.port} is already in use: is a pioleader already running? "

@@ -3,7 +3,7 @@ SQLite schema, a recording bus, a controllable clock and fake units at the HTTP 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,8 +13,10 @@ import pytest
 from fastapi import FastAPI
 
 from pioleader.app import create_app
+from pioleader.broker import Mosquitto
 from pioleader.bus import RecordingBus
 from pioleader.clock import ManualClock
+from pioleader.net import free_port
 from pioleader.services import Overrides, Services
 from pioleader.settings import LeaderSettings, load_leader_settings
 from tests.fakes import FakeUnits
@@ -30,6 +32,15 @@ def write_addresses(settings: LeaderSettings) -> None:
     settings.config_files.set_shared_values(
         {("cluster.addresses", unit): f"127.0.0.1:{port}" for unit, port in UNIT_PORTS.items()}
     )
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Mosquitto]:
+    """A real mosquitto on a free port (installed by `make test`, never by the fixture)."""
+    mosquitto = Mosquitto(tmp_path / "mosquitto", port=free_port())
+    mosquitto.start()
+    yield mosquitto
+    mosquitto.stop()
 
 
 @pytest.fixture

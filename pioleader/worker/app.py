@@ -7,6 +7,7 @@ and the hardware backend; the routes are the unit API shared with the leader.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import hashlib
 from collections.abc import AsyncIterator
@@ -99,6 +100,12 @@ def create_worker_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         clock = overrides.clock or SystemClock()
+        await asyncio.to_thread(
+            ConfigFiles(settings.data_dir).ensure_defaults,
+            TopologyDefaults(
+                leader_hostname=settings.leader_hostname, mqtt_port=settings.mqtt.port
+            ),
+        )
         async with contextlib.AsyncExitStack() as stack:
             task_db = Database(
                 settings.data_dir / "storage" / "task_results.sqlite",

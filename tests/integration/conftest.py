@@ -6,7 +6,6 @@ They install nothing (``make test`` installs mosquitto); they only start, stop a
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import subprocess
@@ -16,21 +15,12 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-import aiomqtt
 import httpx
 import pytest
 
 from pioleader.broker import Mosquitto
 from pioleader.net import free_port, wait_for_port
 from pioleader.settings import load_leader_settings
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Mosquitto]:
-    mosquitto = Mosquitto(tmp_path / "mosquitto", port=free_port())
-    mosquitto.start()
-    yield mosquitto
-    mosquitto.stop()
 
 
 class LeaderProcess:
@@ -94,26 +84,6 @@ def start_leader(tmp_path: Path, broker: Mosquitto) -> Iterator[Any]:
 async def http() -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(timeout=10) as client:
         yield client
-
-
-async def retained(port: int, topic: str, *, until: Any = None, within: float = 10.0) -> Any:
-    """The retained JSON payload on ``topic`` (waiting until ``until(payload)`` holds)."""
-    deadline = time.monotonic() + within
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            async with aiomqtt.Client("127.0.0.1", port) as client:
-                await client.subscribe(topic, qos=1)
-                async with asyncio.timeout(1.0):
-                    async for message in client.messages:
-                        last = json.loads(message.payload)  # type: ignore[arg-type]
-                        break
-        except (TimeoutError, aiomqtt.MqttError):
-            pass
-        if last is not None and (until is None or until(last)):
-            return last
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"no retained message on {topic} satisfying the condition; last={last}")
 
 
 async def poll_until_done(http: httpx.AsyncClient, url: str, *, within: float = 30) -> dict:

@@ -10,7 +10,8 @@ import httpx
 import pytest
 
 from pioleader.broker import Mosquitto
-from tests.integration.conftest import poll_until_done, retained
+from tests.integration.conftest import poll_until_done
+from tests.mqtt import retained
 
 pytestmark = pytest.mark.integration
 

@@ -1,0 +1,188 @@
+"""The simulated cluster as real processes (mosquitto, leader, two workers), driven through the
+leader's /api: job start, settings, stop, $broadcast, a killed worker and a broker restart."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from pioleader.net import free_port
+from pioleader.up import DEMO_EXPERIMENT, SimulatedCluster
+from tests.integration.conftest import poll_until_done
+from tests.mqtt import retained
+
+pytestmark = pytest.mark.integration
+
+E = DEMO_EXPERIMENT
+FAST_STIRRING = {
+    "options": {"target_rpm": 400},
+    "config_overrides": [["stirring.config", "duration_between_updates_seconds", "0.5"]],
+}
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[SimulatedCluster]:
+    cluster = SimulatedCluster(
+        data_dir=tmp_path / "cluster",
+        workers=2,
+        port=free_port(),
+        mqtt_port=free_port(),
+        mqtt_ws_port=free_port(),
+        log_level="warning",
+    )
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+async def api(cluster: SimulatedCluster) -> AsyncIterator[httpx.AsyncClient]:
+    base = f"http://127.0.0.1:{cluster.leader_port}"
+    async with httpx.AsyncClient(base_url=base, timeout=30) as c:
+        yield c
+
+
+async def task_result(api: httpx.AsyncClient, response: httpx.Response) -> dict:
+    assert response.status_code == 202, response.text
+    done = await poll_until_done(api, response.json()["result_url_path"])
+    assert done["status"] == "succeeded", done
+    result: dict = done["result"]
+    return result
+
+
+def mqtt_port(cluster: SimulatedCluster) -> int:
+    assert cluster.broker is not None
+    return cluster.broker.port
+
+
+async def test_job_lifecycle_through_the_leader(cluster: SimulatedCluster, api) -> None:
+    """It should start stirring, show it running and retained, change its target, stop it."""
+    started = await api.post(
+        f"/api/workers/pio01/jobs/run/job_name/stirring/experiments/{E}", json=FAST_STIRRING
+    )
+    result = await task_result(api, started)
+    assert result["pio01"]["ok"] is True, result
+    assert list(result) == ["pio01"]
+
+    running = await task_result(api, await api.get("/api/workers/pio01/jobs/running"))
+    jobs = running["pio01"]["value"]
+    assert [job["job_name"] for job in jobs] == ["stirring"]
+    assert jobs[0]["experiment"] == E and jobs[0]["is_running"] == 1
+
+    port = mqtt_port(cluster)
+    root = f"pioreactor/pio01/{E}/stirring"
+    assert await retained(port, f"{root}/$state", until=lambda v: v == "ready") == "ready"
+    assert await retained(port, f"{root}/target_rpm") == 400.0
+
+    updated = await api.patch(
+        f"/api/workers/pio01/jobs/update/job_name/stirring/experiments/{E}",
+        json={"settings": {"target_rpm": 600}},
+    )
+    assert updated.status_code == 202, updated.text
+    assert await retained(port, f"{root}/target_rpm", until=lambda v: v == 600.0) == 600.0
+    measured = await retained(
+        port, f"{root}/measured_rpm", until=lambda v: isinstance(v, dict) and v["measured_rpm"] > 0
+    )
+    assert measured["measured_rpm"] > 0
+
+    settings = await task_result(
+        api, await api.get(f"/api/workers/pio01/jobs/settings/job_name/stirring/experiments/{E}")
+    )
+    assert settings["pio01"]["value"]["settings"]["target_rpm"] == "600.0"
+
+    stopped = await api.post(f"/api/workers/pio01/jobs/stop/job_name/stirring/experiments/{E}")
+    assert stopped.status_code == 202
+    assert (
+        await retained(port, f"{root}/$state", until=lambda v: v == "disconnected")
+        == "disconnected"
+    )
+    after = await task_result(api, await api.get("/api/workers/pio01/jobs/running"))
+    assert after["pio01"]["value"] == []
+
+
+async def test_second_start_is_refused(cluster: SimulatedCluster, api) -> None:
+    """It should refuse to start a job that is already running on the unit."""
+    path = f"/api/workers/pio02/jobs/run/job_name/stirring/experiments/{E}"
+    assert (await task_result(api, await api.post(path, json=FAST_STIRRING)))["pio02"]["ok"]
+    await asyncio.sleep(1.1)  # past the unit's one-second debounce, to reach the real check
+    again = await task_result(api, await api.post(path, json=FAST_STIRRING))
+    envelope = again["pio02"]
+    assert envelope["ok"] is False
+    assert envelope["status_code"] == 409
+    assert "already running" in envelope["error"]["message"]
+
+
+async def test_broadcast_reaches_every_assigned_worker(cluster: SimulatedCluster, api) -> None:
+    """It should run a $broadcast job on exactly the active workers of the experiment."""
+    deactivated = await api.put("/api/workers/pio02/is_active", json={"is_active": 0})
+    assert deactivated.status_code == 200
+    result = await task_result(
+        api,
+        await api.post(
+            f"/api/workers/$broadcast/jobs/run/job_name/od_reading/experiments/{E}",
+            json={"options": {"interval": 0.5}},
+        ),
+    )
+    assert list(result) == ["pio01"] and result["pio01"]["ok"]
+    ods = await retained(mqtt_port(cluster), f"pioreactor/pio01/{E}/od_reading/ods")
+    assert ods["ods"]["2"]["angle"] == "90" and ods["ods"]["2"]["od"] > 0
+
+    versions = await task_result(api, await api.get("/api/units/$broadcast/versions/app"))
+    assert sorted(versions) == ["leader", "pio01", "pio02"]
+    assert all(envelope["ok"] for envelope in versions.values())
+
+
+async def test_killed_worker_fails_alone(cluster: SimulatedCluster, api) -> None:
+    """It should report a SIGKILLed worker as failed within its timeout; the others succeed."""
+    started = await task_result(
+        api,
+        await api.post(
+            f"/api/workers/pio02/jobs/run/job_name/stirring/experiments/{E}", json=FAST_STIRRING
+        ),
+    )
+    assert started["pio02"]["ok"]
+    worker = next(p for p in cluster.processes if p.name == "pio02")
+    os.killpg(worker.popen.pid, signal.SIGKILL)
+    worker.popen.wait()
+    lost = await retained(
+        mqtt_port(cluster), f"pioreactor/pio02/{E}/stirring/$state", until=lambda v: v == "lost"
+    )
+    assert lost == "lost"
+
+    began = time.monotonic()
+    versions = await task_result(api, await api.get("/api/units/$broadcast/versions/app"))
+    elapsed = time.monotonic() - began
+    assert versions["pio01"]["ok"] and versions["leader"]["ok"]
+    assert versions["pio02"]["ok"] is False
+    assert versions["pio02"]["error"]["kind"] == "connection_error"
+    assert versions["pio02"]["retryable"] is True
+    assert elapsed < 10  # the dead unit costs at most its timeout (5 s for reads)
+
+
+async def test_job_state_survives_a_broker_restart(cluster: SimulatedCluster, api) -> None:
+    """It should republish a running job's retained settings after the broker restarts empty."""
+    started = await task_result(
+        api,
+        await api.post(
+            f"/api/workers/pio01/jobs/run/job_name/stirring/experiments/{E}", json=FAST_STIRRING
+        ),
+    )
+    assert started["pio01"]["ok"]
+    broker = cluster.broker
+    assert broker is not None
+    broker.stop()
+    # Same port, empty persistence: only republishing can bring the state back.
+    broker.directory = broker.directory.parent / "mosquitto-restarted"
+    broker.start()
+    root = f"pioreactor/pio01/{E}/stirring"
+    assert await retained(broker.port, f"{root}/$state", within=20) == "ready"
+    assert await retained(broker.port, f"{root}/target_rpm", within=20) == 400.0
