@@ -15,6 +15,9 @@ BROADCAST = "$broadcast"
 _EXPERIMENT_FORBIDDEN = set("#$%+/\\")
 # Names that GET /api/experiments/{experiment} could never reach: fixed routes answer first.
 _ROUTE_WORDS = {"latest", "active", "assignment_count"}
+# Likewise for /api/workers/{unit}: GET/DELETE /api/workers/assignments would answer instead
+# (and DELETE would unassign every worker); GET /api/workers/discover is a seed endpoint.
+_UNIT_ROUTE_WORDS = {"assignments", "discover"}
 _UNIT_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 # C0 controls, DEL and C1 controls (Unicode category Cc).
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -41,11 +44,13 @@ def check_experiment_name(name: str) -> str:
 
 
 def check_unit_name(name: str) -> str:
-    """A worker's name: letters, digits, '_' and '-', and not an address."""
+    """A worker's name: letters, digits, '_' and '-'; not an address or a route word."""
     if not _UNIT_NAME.match(name):
         raise ValueError("may contain only letters, digits, '_' and '-'")
     if name == "localhost":
         raise ValueError("'localhost' is an address, not a worker name")
+    if name in _UNIT_ROUTE_WORDS:
+        raise ValueError(f"{name!r} is reserved: /api/workers/{name} is another endpoint")
     if re.fullmatch(r"[0-9]+", name):
         raise ValueError("must not be a number")
     return name

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 from pioleader.api.models.catalog import PioreactorModel
 from pioleader.api.names import WorkerName
@@ -46,7 +46,9 @@ class WorkerAdd(BaseModel):
 class WorkerActive(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    is_active: Literal[0, 1] = Field(description="1 to activate, 0 to deactivate.")
+    # StrictInt with bounds, not Literal[0, 1]: a Literal accepts true, false and 1.0 (they
+    # compare equal to 1 and 0) even in strict mode.
+    is_active: StrictInt = Field(ge=0, le=1, description="1 to activate, 0 to deactivate.")
 
 
 class WorkerModelChange(BaseModel):
