@@ -15,7 +15,9 @@ from pioleader import __version__
 from pioleader.api.assignments.router import router as assignments_router
 from pioleader.api.assignments.service import republish_assignments
 from pioleader.api.experiments.router import router as experiments_router
+from pioleader.api.jobs.router import router as jobs_router
 from pioleader.api.labels.router import router as labels_router
+from pioleader.api.system.router import router as system_router
 from pioleader.api.units.router import router as units_router
 from pioleader.api.workers.router import router as workers_router
 from pioleader.bus import MqttBus
@@ -64,6 +66,8 @@ def create_app(settings: LeaderSettings, overrides: Overrides | None = None) -> 
         labels_router,
         workers_router,
         units_router,
+        jobs_router,
+        system_router,
         unit_router,
     ):
         app.include_router(router)

@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import Response
 
 from pioleader.cluster import UnitRequest, fanout
+from pioleader.cluster.fanout import RequestFor
 from pioleader.services import Services
 from pioleader.tasks import TaskAccepted
 
@@ -29,11 +30,12 @@ async def fanout_task(
     services: Services,
     name: str,
     units: Sequence[str],
-    request: UnitRequest,
+    request: RequestFor,
     *,
     lock: str | None = None,
 ) -> TaskAccepted:
-    """Start a task whose result is ``{unit: envelope}``."""
+    """Start a task whose result is ``{unit: envelope}``; ``request`` may be one request for
+    every unit or a function giving each unit its own."""
     targets = list(units)
 
     async def work() -> dict[str, dict[str, Any]]:

@@ -48,6 +48,19 @@ def set_job_setting(unit: str, experiment: str, job: str, setting: str) -> str:
     return job_setting(unit, experiment, job, setting) + "/set"
 
 
+def blink(unit: str) -> str:
+    """Ask a unit's monitor job to flash its LED (``$broadcast``: every unit's)."""
+    return "/".join(
+        (
+            "pioreactor",
+            segment(unit, "unit"),
+            UNIVERSAL_EXPERIMENT,
+            "monitor",
+            "flicker_led_response_okay",
+        )
+    )
+
+
 def log(unit: str, experiment: str, source: str, level: str) -> str:
     return "/".join(
         (

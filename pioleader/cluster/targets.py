@@ -1,9 +1,13 @@
 """Which units a request is about: name checks and ``$broadcast`` expansion (Appendix A).
 
 "Units" are the leader and every registered worker; "workers" are the registered workers.
+Handlers never branch on ``$broadcast`` themselves: they ask one of the ``expand``/``narrow``
+methods below, passing the candidate set the endpoint's row of Appendix A names.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from pioleader.api.workers.store import WorkerStore
 from pioleader.errors import ApiError
@@ -44,3 +48,29 @@ class Targets:
                 remediation="GET /api/units lists the units.",
             )
         return unit
+
+    async def expand_to_units(self, unit: str) -> list[str]:
+        """``$broadcast``: every unit; otherwise the one registered unit (400 if unknown)."""
+        if unit == BROADCAST:
+            return await self.units()
+        return [await self.require_unit(unit)]
+
+    async def expand_to_worker(self, unit: str, broadcast: Sequence[str]) -> list[str]:
+        """``$broadcast``: the units in ``broadcast``; otherwise the one registered worker."""
+        if unit == BROADCAST:
+            return list(broadcast)
+        return [await self.require_worker(unit)]
+
+    async def narrow(self, unit: str, candidates: Sequence[str]) -> list[str]:
+        """``$broadcast``: every candidate; a registered unit: itself if it is a candidate,
+        else nothing (the caller decides whether that is a 404). 400 if unregistered."""
+        if unit == BROADCAST:
+            return list(candidates)
+        await self.require_unit(unit)
+        return [unit] if unit in candidates else []
+
+    async def topic_unit(self, unit: str) -> str:
+        """The unit level of an MQTT topic: ``$broadcast`` itself, or a registered unit."""
+        if unit == BROADCAST:
+            return unit
+        return await self.require_unit(unit)

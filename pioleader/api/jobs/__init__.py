@@ -1,0 +1,1 @@
+"""Job control across the cluster: run, list, stop, update and read the settings of jobs."""
