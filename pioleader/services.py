@@ -12,8 +12,6 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
-import httpx
-
 from pioleader.api.assignments.store import AssignmentStore
 from pioleader.api.experiments.store import ExperimentStore
 from pioleader.api.labels.store import LabelStore
@@ -24,6 +22,7 @@ from pioleader.bus.audit import AuditLog
 from pioleader.clock import Clock, SystemClock
 from pioleader.cluster import UnitClient, UnitDirectory
 from pioleader.cluster.targets import Targets
+from pioleader.cluster.transport import AiohttpTransport, UnitTransport
 from pioleader.db import Database, app_migrations
 from pioleader.settings import LeaderSettings
 from pioleader.tasks import TaskRunner, TaskStore, task_migrations
@@ -40,7 +39,7 @@ class Overrides:
 
     clock: Clock | None = None
     bus: Bus | None = None
-    unit_transport: httpx.AsyncBaseTransport | None = None
+    unit_transport: UnitTransport | None = None
     new_task_id: Callable[[], str] | None = None
     # What reboot/shutdown of the leader's unit do; the CLI gives ProcessLifecycle. By default
     # they are only recorded, so that an embedded or tested app never ends its own process.
@@ -100,11 +99,8 @@ async def open_services(
             stack.push_async_callback(mqtt.stop)
             bus = mqtt
 
-        http = httpx.AsyncClient(
-            transport=overrides.unit_transport,
-            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
-        )
-        stack.push_async_callback(http.aclose)
+        transport = overrides.unit_transport or AiohttpTransport()
+        stack.push_async_callback(transport.aclose)
         directory = UnitDirectory(settings.config_files)
         workers = WorkerStore(db)
         models = ModelCatalog(settings.data_dir / "models")
@@ -129,7 +125,7 @@ async def open_services(
             db=db,
             bus=bus,
             tasks=tasks,
-            units=UnitClient(http, directory, settings.unit_timeouts),
+            units=UnitClient(transport, directory, settings.unit_timeouts),
             directory=directory,
             targets=Targets(workers, settings.leader_hostname),
             audit=AuditLog(bus, tasks, clock, settings.leader_hostname),

@@ -74,7 +74,7 @@ def units() -> FakeUnits:
 def app(
     settings: LeaderSettings, clock: ManualClock, bus: RecordingBus, units: FakeUnits
 ) -> FastAPI:
-    return create_app(settings, Overrides(clock=clock, bus=bus, unit_transport=units.transport()))
+    return create_app(settings, Overrides(clock=clock, bus=bus, unit_transport=units))
 
 
 @pytest.fixture

@@ -1,8 +1,9 @@
-"""Fakes at the edge we do not own yet: units' HTTP APIs, seen through an httpx transport.
+"""Fakes at the edge: units' HTTP APIs, behind the leader's unit transport.
 
-Until the worker daemons exist (next issue), a unit is whatever answers on its address. This
-transport records every request the leader sends to units (like upstream's
-``capture_requests``) and answers per unit: normally, with an error, or not at all.
+For in-process API tests a unit is whatever answers on its address. This transport records
+every request the leader sends to units (like upstream's ``capture_requests``) and answers per
+unit: normally, with an error, or not at all. Handlers speak httpx's Request/Response types;
+integration tests use real worker processes instead.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+
+from pioleader.cluster.transport import RawResponse, TransportError
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
@@ -35,8 +38,29 @@ class FakeUnits:
     handlers: dict[int, Handler] = field(default_factory=dict)
     sent: list[SentRequest] = field(default_factory=list)
 
-    def transport(self) -> httpx.MockTransport:
-        return httpx.MockTransport(self._handle)
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        json: Any = None,
+        params: dict[str, str] | None = None,
+        limit_seconds: float,
+    ) -> RawResponse:
+        """The leader's UnitTransport interface."""
+        # The per-request limit travels as httpx's timeout extension, for tests that check it.
+        limits = dict.fromkeys(("connect", "read", "write", "pool"), limit_seconds)
+        request = httpx.Request(
+            method, url, json=json, params=params, extensions={"timeout": limits}
+        )
+        try:
+            response = self._handle(request)
+        except httpx.ConnectError as error:
+            raise TransportError(str(error)) from error
+        return RawResponse(response.status_code, response.read())
+
+    async def aclose(self) -> None:
+        return None
 
     def _handle(self, request: httpx.Request) -> httpx.Response:
         url = urlsplit(str(request.url))

@@ -14,8 +14,6 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
 from pioleader.cluster.addresses import UnitDirectory
 from pioleader.cluster.envelopes import (
     Envelope,
@@ -24,6 +22,7 @@ from pioleader.cluster.envelopes import (
     UnitFailure,
     UnitSuccess,
 )
+from pioleader.cluster.transport import RawResponse, TransportError, UnitTransport
 from pioleader.settings import UnitTimeouts
 
 logger = logging.getLogger("pioleader.cluster")
@@ -64,9 +63,9 @@ class _Failed(Exception):
 
 class UnitClient:
     def __init__(
-        self, http: httpx.AsyncClient, directory: UnitDirectory, timeouts: UnitTimeouts
+        self, transport: UnitTransport, directory: UnitDirectory, timeouts: UnitTimeouts
     ) -> None:
-        self._http = http
+        self._transport = transport
         self._directory = directory
         self._timeouts = timeouts
         self._unreachable: set[str] = set()
@@ -100,9 +99,9 @@ class UnitClient:
             request.method, base + request.path, timeout, json=request.json, params=request.params
         )
         body = self._decode(response)
-        if response.status_code >= 400:
-            raise self._http_failure(response.status_code, body)
-        if response.status_code == 202 and isinstance(body, dict) and "result_url_path" in body:
+        if response.status >= 400:
+            raise self._http_failure(response.status, body)
+        if response.status == 202 and isinstance(body, dict) and "result_url_path" in body:
             task_timeout = request.task_timeout or (
                 self._timeouts.read_seconds if is_read else self._timeouts.task_seconds
             )
@@ -117,14 +116,14 @@ class UnitClient:
         *,
         json: Any = None,
         params: dict[str, str] | None = None,
-    ) -> httpx.Response:
+    ) -> RawResponse:
         """One HTTP exchange, bounded in total by ``limit`` seconds."""
         try:
             async with asyncio.timeout(limit):
-                return await self._http.request(
-                    method, url, json=json, params=params or None, timeout=limit
+                return await self._transport.request(
+                    method, url, json=json, params=params or None, limit_seconds=limit
                 )
-        except (TimeoutError, httpx.TimeoutException) as error:
+        except TimeoutError as error:
             raise _Failed(
                 "connection_error",
                 f"No answer from {url} within {limit:g} s.",
@@ -132,7 +131,7 @@ class UnitClient:
                 cause=type(error).__name__,
                 remediation="Check that the unit is powered, on the network, and running.",
             ) from error
-        except httpx.HTTPError as error:
+        except TransportError as error:
             raise _Failed(
                 "connection_error",
                 f"Could not reach {url}: {error or type(error).__name__}",
@@ -141,7 +140,7 @@ class UnitClient:
             ) from error
 
     @staticmethod
-    def _decode(response: httpx.Response) -> Any:
+    def _decode(response: RawResponse) -> Any:
         if not response.content:
             return None
         try:
@@ -149,9 +148,9 @@ class UnitClient:
         except ValueError as error:
             raise _Failed(
                 "decode_error",
-                f"The unit's answer (HTTP {response.status_code}) is not JSON.",
-                status_code=response.status_code,
-                retryable=response.status_code >= 500,
+                f"The unit's answer (HTTP {response.status}) is not JSON.",
+                status_code=response.status,
+                retryable=response.status >= 500,
             ) from error
 
     @staticmethod
@@ -186,13 +185,13 @@ class UnitClient:
                 while True:
                     response = await self._send("GET", url, self._timeouts.read_seconds)
                     body = self._decode(response)
-                    if response.status_code >= 400:
-                        raise self._http_failure(response.status_code, body)
+                    if response.status >= 400:
+                        raise self._http_failure(response.status, body)
                     if not isinstance(body, dict) or "status" not in body:
                         raise _Failed(
                             "invalid_response",
                             "The unit's task status has no 'status'.",
-                            status_code=response.status_code,
+                            status_code=response.status,
                         )
                     if body["status"] == "succeeded":
                         if "result" not in body:

@@ -9,10 +9,10 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from pioleader.cluster import UnitClient, UnitDirectory, UnitRequest, fanout
+from pioleader.cluster.transport import AiohttpTransport
 from pioleader.configuration import ConfigFiles
 from pioleader.configuration.defaults import TopologyDefaults
 from pioleader.net import free_port
@@ -75,14 +75,15 @@ def config(tmp_path: Path) -> ConfigFiles:
 
 @pytest.fixture
 async def client(config: ConfigFiles) -> AsyncIterator[UnitClient]:
-    async with httpx.AsyncClient() as http:
-        yield UnitClient(
-            http,
-            UnitDirectory(config),
-            UnitTimeouts(
-                read_seconds=0.5, write_seconds=0.5, task_seconds=2, poll_interval_seconds=0.01
-            ),
-        )
+    transport = AiohttpTransport()
+    yield UnitClient(
+        transport,
+        UnitDirectory(config),
+        UnitTimeouts(
+            read_seconds=0.5, write_seconds=0.5, task_seconds=2, poll_interval_seconds=0.01
+        ),
+    )
+    await transport.aclose()
 
 
 def place(config: ConfigFiles, **ports: int) -> None:
@@ -159,7 +160,12 @@ async def test_polls_a_unit_task_until_done(config: ConfigFiles, client: UnitCli
             "pio01", UnitRequest("POST", "/unit_api/jobs/run/job_name/stirring", json={"a": 1})
         )
     assert envelope.as_json() == {"ok": True, "unit": "pio01", "value": {"ok": True}}
-    assert unit.seen[0] == ("POST", "/unit_api/jobs/run/job_name/stirring", b'{"a":1}')
+    method, target, body = unit.seen[0]
+    assert (method, target, json.loads(body)) == (
+        "POST",
+        "/unit_api/jobs/run/job_name/stirring",
+        {"a": 1},
+    )
 
 
 async def test_failed_unit_task_and_garbage(config: ConfigFiles, client: UnitClient) -> None:
@@ -216,12 +222,6 @@ async def test_addresses(config: ConfigFiles) -> None:
     assert (await directory.ipv4_addresses())["pio09"] == "10.0.0.9"
 
 
-async def test_empty_fanout() -> None:
+async def test_empty_fanout(client: UnitClient) -> None:
     """It should answer an empty target list with an empty map."""
-    async with httpx.AsyncClient() as http:
-        assert (
-            await fanout(
-                UnitClient(http, None, UnitTimeouts()), [], UnitRequest("GET", "/unit_api/x")
-            )
-            == {}
-        )  # type: ignore[arg-type]
+    assert await fanout(client, [], UnitRequest("GET", "/unit_api/x")) == {}
