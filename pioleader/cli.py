@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -95,8 +96,16 @@ def run_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def run_up(args: argparse.Namespace) -> int:
     from pioleader.up import AlreadyRunning, SimulatedCluster, announce
+
+    # A terminated or hung-up `up` stops its processes as Ctrl-C does, leaving none behind.
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGHUP, _interrupt)
 
     cluster = SimulatedCluster(
         data_dir=args.data_dir.expanduser().resolve(),
