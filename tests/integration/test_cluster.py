@@ -186,3 +186,42 @@ async def test_job_state_survives_a_broker_restart(cluster: SimulatedCluster, ap
     root = f"pioreactor/pio01/{E}/stirring"
     assert await retained(broker.port, f"{root}/$state", within=20) == "ready"
     assert await retained(broker.port, f"{root}/target_rpm", within=20) == 400.0
+
+
+async def test_reboot_restarts_the_worker_and_shutdown_stops_it(
+    cluster: SimulatedCluster, api
+) -> None:
+    """It should end a rebooted worker's jobs and bring it back; a shut-down worker stays down."""
+    started = await task_result(
+        api,
+        await api.post(
+            f"/api/workers/pio01/jobs/run/job_name/stirring/experiments/{E}", json=FAST_STIRRING
+        ),
+    )
+    assert started["pio01"]["ok"]
+    worker = next(p for p in cluster.processes if p.name == "pio01")
+    rebooted = await task_result(api, await api.post("/api/units/pio01/system/reboot"))
+    assert rebooted["pio01"]["value"] == {"ok": True, "action": "reboot"}
+    state = await retained(
+        mqtt_port(cluster),
+        f"pioreactor/pio01/{E}/stirring/$state",
+        until=lambda v: v == "disconnected",
+    )
+    assert state == "disconnected"
+    # The same process (re-executed) answers again, with no job running.
+    deadline = time.monotonic() + 30
+    while True:
+        versions = await task_result(api, await api.get("/api/units/pio01/versions/app"))
+        if versions["pio01"]["ok"] or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.2)
+    assert versions["pio01"]["ok"], versions
+    assert worker.popen.poll() is None
+    running = await task_result(api, await api.get("/api/workers/pio01/jobs/running"))
+    assert running["pio01"]["value"] == []
+
+    down = await task_result(api, await api.post("/api/units/pio02/system/shutdown"))
+    assert down["pio02"]["value"] == {"ok": True, "action": "shutdown"}
+    pio02 = next(p for p in cluster.processes if p.name == "pio02")
+    # uvicorn shuts down gracefully on SIGTERM, then re-raises it: -15 is a clean stop here.
+    assert pio02.popen.wait(timeout=30) in (0, -signal.SIGTERM)
