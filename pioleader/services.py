@@ -17,15 +17,16 @@ from pioleader.api.experiments.store import ExperimentStore
 from pioleader.api.labels.store import LabelStore
 from pioleader.api.models.catalog import ModelCatalog
 from pioleader.api.workers.store import WorkerStore
-from pioleader.bus import Bus, MqttBus
+from pioleader.bus import Bus
 from pioleader.bus.audit import AuditLog
 from pioleader.clock import Clock, SystemClock
 from pioleader.cluster import UnitClient, UnitDirectory
 from pioleader.cluster.targets import Targets
 from pioleader.cluster.transport import AiohttpTransport, UnitTransport
 from pioleader.db import Database, app_migrations
+from pioleader.resources import open_bus, open_task_runner
 from pioleader.settings import LeaderSettings
-from pioleader.tasks import TaskRunner, TaskStore, task_migrations
+from pioleader.tasks import TaskRunner
 from pioleader.tasks.runner import new_task_id
 from pioleader.unit.hardware import NoHardware
 from pioleader.unit.services import Lifecycle, RecordingLifecycle, UnitServices, open_unit
@@ -76,28 +77,20 @@ async def open_services(
         await db.open()
         stack.push_async_callback(db.close)
 
-        task_db = Database(settings.task_database_path, migrations=task_migrations(), readers=2)
-        await task_db.open()
-        stack.push_async_callback(task_db.close)
-
-        tasks = TaskRunner(
-            TaskStore(task_db),
+        tasks = await open_task_runner(
+            stack,
+            settings.task_database_path,
             clock,
             unit_name=settings.leader_hostname,
             ttl_seconds=settings.task_result_ttl_seconds,
             new_id=overrides.new_task_id or new_task_id,
         )
-        await tasks.start()
-        stack.push_async_callback(tasks.shutdown)
-
-        bus: Bus
-        if overrides.bus is not None:
-            bus = overrides.bus
-        else:
-            mqtt = MqttBus(settings.mqtt, client_id=f"pioleader-{settings.leader_hostname}-api")
-            await mqtt.start()
-            stack.push_async_callback(mqtt.stop)
-            bus = mqtt
+        bus = await open_bus(
+            stack,
+            settings.mqtt,
+            client_id=f"pioleader-{settings.leader_hostname}-api",
+            override=overrides.bus,
+        )
 
         transport = overrides.unit_transport or AiohttpTransport()
         stack.push_async_callback(transport.aclose)

@@ -18,14 +18,13 @@ from fastapi import FastAPI
 
 from pioleader import __version__
 from pioleader.api.models.catalog import BUILT_IN_MODELS
-from pioleader.bus import Bus, MqttBus
+from pioleader.bus import Bus
 from pioleader.clock import Clock, SystemClock
 from pioleader.configuration import ConfigFiles
 from pioleader.configuration.defaults import TopologyDefaults
-from pioleader.db import Database
 from pioleader.errors import install_error_handlers
+from pioleader.resources import open_bus, open_task_runner
 from pioleader.settings import MqttSettings, mqtt_from_config, task_ttl_seconds
-from pioleader.tasks import TaskRunner, TaskStore, task_migrations
 from pioleader.unit.hardware import CultureParameters, Hardware, SimulatedHardware
 from pioleader.unit.jobs.catalog import HARDWARE_JOBS
 from pioleader.unit.router import router as unit_router
@@ -107,29 +106,19 @@ def create_worker_app(
             ),
         )
         async with contextlib.AsyncExitStack() as stack:
-            task_db = Database(
+            tasks = await open_task_runner(
+                stack,
                 settings.data_dir / "storage" / "task_results.sqlite",
-                migrations=task_migrations(),
-                readers=2,
-            )
-            await task_db.open()
-            stack.push_async_callback(task_db.close)
-            tasks = TaskRunner(
-                TaskStore(task_db),
                 clock,
                 unit_name=settings.name,
                 ttl_seconds=settings.task_result_ttl_seconds,
             )
-            await tasks.start()
-            stack.push_async_callback(tasks.shutdown)
-            bus: Bus
-            if overrides.bus is not None:
-                bus = overrides.bus
-            else:
-                mqtt = MqttBus(settings.mqtt, client_id=f"pioleader-{settings.name}-unit-api")
-                await mqtt.start()
-                stack.push_async_callback(mqtt.stop)
-                bus = mqtt
+            bus = await open_bus(
+                stack,
+                settings.mqtt,
+                client_id=f"pioleader-{settings.name}-unit-api",
+                override=overrides.bus,
+            )
             model = next(
                 (
                     m
