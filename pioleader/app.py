@@ -14,10 +14,16 @@ from fastapi import FastAPI
 from pioleader import __version__
 from pioleader.api.assignments.router import router as assignments_router
 from pioleader.api.assignments.service import republish_assignments
+from pioleader.api.datasets.router import router as datasets_router
+from pioleader.api.dosing.router import router as dosing_router
 from pioleader.api.experiments.router import router as experiments_router
+from pioleader.api.ingester.router import router as ingester_router
 from pioleader.api.jobs.router import router as jobs_router
 from pioleader.api.labels.router import router as labels_router
+from pioleader.api.logs.router import router as logs_router
+from pioleader.api.profiles.router import router as profiles_router
 from pioleader.api.system.router import router as system_router
+from pioleader.api.timeseries.router import router as timeseries_router
 from pioleader.api.units.router import router as units_router
 from pioleader.api.workers.router import router as workers_router
 from pioleader.bus import MqttBus
@@ -68,6 +74,12 @@ def create_app(settings: LeaderSettings, overrides: Overrides | None = None) -> 
         units_router,
         jobs_router,
         system_router,
+        datasets_router,
+        timeseries_router,
+        logs_router,
+        dosing_router,
+        profiles_router,
+        ingester_router,
         unit_router,
     ):
         app.include_router(router)

@@ -3,6 +3,8 @@ listener for browsers, persistence in the data directory, nothing from /etc/mosq
 
 from __future__ import annotations
 
+import os
+import pwd
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -40,6 +42,10 @@ class Mosquitto:
             "# Written by pioleader; edits are overwritten at the next start.",
             "per_listener_settings false",
             "allow_anonymous true",
+            # Started as root, mosquitto would switch to the `mosquitto` user, which cannot
+            # write our persistence directory: without it, sessions (the ingester's queue)
+            # do not survive a broker restart.
+            f"user {pwd.getpwuid(os.getuid()).pw_name}",
             "persistence true",
             f"persistence_location {self.directory}/",
             "autosave_interval 30",

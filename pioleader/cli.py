@@ -1,4 +1,5 @@
-"""The ``pioleader`` command: ``up`` (the simulated cluster) and ``leader`` (the API alone)."""
+"""The ``pioleader`` command: ``up`` (the simulated cluster), ``leader`` (the API alone) and
+``ingester`` (MQTT data into the database)."""
 
 from __future__ import annotations
 
@@ -44,6 +45,20 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--model-version", default="1.5")
     worker.add_argument(
         "--speedup", type=float, default=1.0, help="Biological speed-up of the simulated culture."
+    )
+
+    ingester = commands.add_parser(
+        "ingester", help="Store the cluster's MQTT data in the database (needs a running broker)."
+    )
+    ingester.add_argument(
+        "--data-dir",
+        type=Path,
+        default=default_data_dir(),
+        help="Data directory (config, database). Default: ~/.pioleader",
+    )
+    ingester.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
+    ingester.add_argument(
+        "--mqtt-port", type=int, help="MQTT broker port. Default: [mqtt] broker_port"
     )
 
     up = commands.add_parser("up", help="Start the broker, the leader and workers, until Ctrl-C.")
@@ -96,6 +111,29 @@ def run_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_ingester(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from pioleader.ingester import run_ingester as ingest
+
+    settings = load_leader_settings(
+        args.data_dir.expanduser().resolve(), CommandLineOverrides(mqtt_port=args.mqtt_port)
+    )
+
+    async def main() -> None:
+        # SIGTERM (from `up`) and Ctrl-C both end in a clean stop that writes pending rows.
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            loop.add_signal_handler(signum, stop.set)
+        await ingest(
+            settings.database_path, settings.mqtt, leader=settings.leader_hostname, stop=stop
+        )
+
+    asyncio.run(main())
+    return 0
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -142,4 +180,6 @@ def main(argv: list[str] | None = None) -> int:
         return run_leader(args)
     if args.command == "worker":
         return run_worker(args)
+    if args.command == "ingester":
+        return run_ingester(args)
     return run_up(args)

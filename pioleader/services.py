@@ -13,9 +13,13 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from pioleader.api.assignments.store import AssignmentStore
+from pioleader.api.dosing.store import DosingStore
 from pioleader.api.experiments.store import ExperimentStore
 from pioleader.api.labels.store import LabelStore
+from pioleader.api.logs.store import LogStore
 from pioleader.api.models.catalog import ModelCatalog
+from pioleader.api.profiles.store import ProfileRunStore
+from pioleader.api.timeseries.store import TimeSeriesStore
 from pioleader.api.workers.store import WorkerStore
 from pioleader.bus import Bus
 from pioleader.bus.audit import AuditLog
@@ -23,6 +27,7 @@ from pioleader.clock import Clock, SystemClock
 from pioleader.cluster import UnitClient, UnitDirectory
 from pioleader.cluster.targets import Targets
 from pioleader.cluster.transport import AiohttpTransport, UnitTransport
+from pioleader.datasets.catalog import DatasetCatalog
 from pioleader.db import Database, app_migrations
 from pioleader.resources import open_bus, open_task_runner
 from pioleader.settings import LeaderSettings
@@ -62,7 +67,12 @@ class Services:
     workers: WorkerStore
     assignments: AssignmentStore
     labels: LabelStore
+    timeseries: TimeSeriesStore
+    logs: LogStore
+    dosing: DosingStore
+    profile_runs: ProfileRunStore
     models: ModelCatalog
+    datasets: DatasetCatalog
     unit: UnitServices
 
 
@@ -126,6 +136,11 @@ async def open_services(
             workers=workers,
             assignments=AssignmentStore(db),
             labels=LabelStore(db),
+            timeseries=TimeSeriesStore(db),
+            logs=LogStore(db),
+            dosing=DosingStore(db),
+            profile_runs=ProfileRunStore(db),
             models=models,
+            datasets=DatasetCatalog(settings.data_dir),
             unit=unit,
         )

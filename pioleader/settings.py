@@ -50,12 +50,24 @@ class LeaderSettings:
     database_path: Path = Path("storage/pioreactor.sqlite")
     task_database_path: Path = Path("storage/task_results.sqlite")
     task_result_ttl_seconds: float = 7 * 24 * 3600
+    export_retention_seconds: float = 24 * 3600
+    export_min_free_bytes: int = 64 * 1024 * 1024
     mqtt: MqttSettings = field(default_factory=MqttSettings)
     unit_timeouts: UnitTimeouts = field(default_factory=UnitTimeouts)
 
     @property
     def config_files(self) -> ConfigFiles:
         return ConfigFiles(self.data_dir)
+
+    @property
+    def exports_dir(self) -> Path:
+        """Finished exports, served at /exports/<filename>."""
+        return self.data_dir / "exports"
+
+    @property
+    def usb_dir(self) -> Path:
+        """The directory that stands for the leader's USB drive (present = mounted)."""
+        return self.data_dir / "usb"
 
 
 @dataclass(frozen=True)
@@ -123,6 +135,8 @@ def load_leader_settings(
             data_dir, _get(config, "pioleader", "task_results", "storage/task_results.sqlite")
         ),
         task_result_ttl_seconds=task_ttl_seconds(config),
+        export_retention_seconds=3600
+        * float(_get(config, "pioleader", "export_retention_hours", "24")),
         mqtt=mqtt_from_config(config),
         unit_timeouts=UnitTimeouts(
             read_seconds=float(_get(config, "pioleader", "unit_read_timeout_seconds", "5")),

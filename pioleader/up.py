@@ -1,9 +1,10 @@
 """``pioleader up``: the whole simulated cluster on one machine.
 
-Starts mosquitto with our own configuration (TCP and websockets listeners), the leader, and N
-workers ``pio01…pioNN`` on their own ports; records their addresses in ``[cluster.addresses]``;
-registers them; creates a ``demo`` experiment with the workers in it; and on Ctrl-C stops every
-process it started. Killing a worker is a real outage: the leader and the other workers go on.
+Starts mosquitto with our own configuration (TCP and websockets listeners), the MQTT ingester,
+the leader, and N workers ``pio01…pioNN`` on their own ports; records their addresses in
+``[cluster.addresses]``; registers them; creates a ``demo`` experiment with the workers in it;
+and on Ctrl-C stops every process it started. Killing a worker is a real outage: the leader and
+the other workers go on.
 """
 
 from __future__ import annotations
@@ -86,6 +87,8 @@ class SimulatedCluster:
         )
         self.broker = Mosquitto(self.data_dir / "mosquitto", port=mqtt_port, ws_port=ws_port)
         self.broker.start()
+        # The ingester first, so that the workers' first readings are stored.
+        self._spawn("ingester", ["ingester", "--data-dir", str(self.data_dir)])
         self._spawn("leader", ["leader", "--data-dir", str(self.data_dir)])
         for name, port in self.worker_ports.items():
             unit_dir = self.data_dir / "units" / name

@@ -160,6 +160,8 @@ profiles=1
 [pioleader]
 # How long finished task results stay available at /unit_api/task_results/<id>.
 task_result_ttl_hours=168
+# How long finished exports stay in <data dir>/exports before they are removed.
+export_retention_hours=24
 # Per-unit timeouts, in seconds, of the leader's requests to units.
 unit_read_timeout_seconds=5
 unit_write_timeout_seconds=2

@@ -52,8 +52,12 @@ class Database:
         migrations: Sequence[Migration] = (),
         readers: int = 4,
         busy_timeout_ms: int = 15_000,
+        foreign_keys: bool = True,
     ) -> None:
+        """``foreign_keys=False`` is for the MQTT ingester: like upstream's, it stores rows of
+        experiments the ``experiments`` table does not (yet) know rather than lose them."""
         self.path = path
+        self._foreign_keys = foreign_keys
         self._migrations = migrations
         self._busy_timeout_ms = busy_timeout_ms
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"db-write-{path.stem}")
@@ -104,7 +108,7 @@ class Database:
         )
         connection.row_factory = _dict_row
         connection.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
-        connection.execute("PRAGMA foreign_keys = ON")
+        connection.execute(f"PRAGMA foreign_keys = {'ON' if self._foreign_keys else 'OFF'}")
         connection.execute("PRAGMA recursive_triggers = ON")
         connection.create_function("BASE64", 1, _base64_decode, deterministic=True)
         if read_only:

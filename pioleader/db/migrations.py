@@ -43,9 +43,13 @@ class SchemaTooNew(RuntimeError):
     """The database was written by a newer pioleader."""
 
 
+def _user_version(connection: sqlite3.Connection) -> int:
+    return int(connection.execute("PRAGMA user_version").fetchone()["user_version"])
+
+
 def apply_migrations(connection: sqlite3.Connection, migrations: Sequence[Migration]) -> int:
     """Apply the migrations the database lacks; return the resulting version."""
-    current = int(connection.execute("PRAGMA user_version").fetchone()["user_version"])
+    current = _user_version(connection)
     latest = migrations[-1].version if migrations else 0
     if current > latest:
         raise SchemaTooNew(
@@ -62,6 +66,11 @@ def apply_migrations(connection: sqlite3.Connection, migrations: Sequence[Migrat
         except sqlite3.Error:
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
+            # The leader and the ingester open the same file at start-up: when the other one
+            # applied this migration while we waited for the write lock, ours fails harmlessly.
+            if _user_version(connection) >= migration.version:
+                current = _user_version(connection)
+                continue
             raise
         current = migration.version
     return current

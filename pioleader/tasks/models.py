@@ -37,3 +37,4 @@ class TaskStatus(BaseModel):
     error: str | None = None
     cause: str | None = None
     remediation: str | None = None
+    progress: Any = Field(default=None, description="What a long task has done so far.")

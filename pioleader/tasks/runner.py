@@ -10,6 +10,7 @@ cancelled at shutdown.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
@@ -26,6 +27,10 @@ from pioleader.tasks.store import TaskStore
 logger = logging.getLogger("pioleader.tasks")
 
 Work = Callable[[], Awaitable[Any]]
+ProgressReporter = Callable[[Any], None]
+
+# The id of the task whose work is running in the current asyncio task.
+_current_task: contextvars.ContextVar[str] = contextvars.ContextVar("pioleader_task_id")
 
 
 def new_task_id() -> str:
@@ -72,6 +77,24 @@ class TaskRunner:
     def spawn(self, name: str, coroutine: Coroutine[Any, Any, Any]) -> None:
         """Run fire-and-forget work; failures are logged, never lost silently."""
         self._own(self._log_failures(name, coroutine), name=f"spawn:{name}")
+
+    def progress_reporter(self) -> ProgressReporter:
+        """A function that records the current task's progress, callable from any thread.
+
+        Call it from inside a task's work (for example before handing work to a thread); each
+        call replaces the progress shown in the task's status.
+        """
+        task_id = _current_task.get()
+        loop = asyncio.get_running_loop()
+
+        def report(progress: Any) -> None:
+            loop.call_soon_threadsafe(
+                self.spawn,
+                "task progress",
+                self._store.set_progress(task_id, to_jsonable_python(progress), self._clock.now()),
+            )
+
+        return report
 
     async def status(self, task_id: str, now: datetime) -> TaskStatus | None:
         """The task's state, or None if unknown or expired."""
@@ -131,6 +154,7 @@ class TaskRunner:
             )
 
     async def _run(self, task_id: str, work: Work) -> None:
+        _current_task.set(task_id)
         await self._store.mark_running(task_id, self._clock.now())
         result = to_jsonable_python(await work())
         now = self._clock.now()

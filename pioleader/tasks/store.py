@@ -45,6 +45,17 @@ class TaskStore:
 
         await self._db.write(update)
 
+    async def set_progress(self, task_id: str, progress: Any, now: datetime) -> None:
+        payload = json.dumps(progress)
+
+        def update(connection: sqlite3.Connection) -> None:
+            connection.execute(
+                "UPDATE task_results SET progress = ?, updated_at = ? WHERE task_id = ?",
+                (payload, format_timestamp(now), task_id),
+            )
+
+        await self._db.write(update)
+
     async def succeed(self, task_id: str, result: Any, now: datetime, expires: datetime) -> None:
         payload = json.dumps(result)
 
@@ -112,7 +123,7 @@ class TaskStore:
 
         def select(connection: sqlite3.Connection) -> dict[str, Any] | None:
             row: dict[str, Any] | None = connection.execute(
-                "SELECT status, result, error, cause, remediation, expires_at"
+                "SELECT status, result, error, cause, remediation, expires_at, progress"
                 " FROM task_results WHERE task_id = ?",
                 (task_id,),
             ).fetchone()
@@ -131,4 +142,5 @@ class TaskStore:
             error=row["error"],
             cause=row["cause"],
             remediation=row["remediation"],
+            progress=json.loads(row["progress"]) if row["progress"] is not None else None,
         )

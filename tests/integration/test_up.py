@@ -31,6 +31,14 @@ def children_of(pid: int) -> list[int]:
     return found
 
 
+def role_of(pid: int) -> str:
+    """``mosquitto``, or the pioleader command a child runs (``leader``, ``worker``, …)."""
+    argv = (Path("/proc") / str(pid) / "cmdline").read_bytes().decode().split("\0")
+    if "pioleader" in argv:
+        return argv[argv.index("pioleader") + 1]
+    return Path(argv[0]).name
+
+
 def alive(pid: int) -> bool:
     try:
         state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -69,7 +77,8 @@ def test_up_runs_refuses_a_second_copy_and_stops_cleanly(tmp_path: Path) -> None
             time.sleep(0.1)
         assert [w["pioreactor_unit"] for w in workers] == ["pio01", "pio02"]
         started = children_of(up.pid)
-        assert len(started) >= 4  # mosquitto, the leader and two workers
+        roles = sorted(role_of(pid) for pid in started)
+        assert roles == ["ingester", "leader", "mosquitto", "worker", "worker"]
 
         second = subprocess.run(
             [*command, "--port", str(free_port())], capture_output=True, text=True, timeout=60

@@ -1,0 +1,1 @@
+"""Reading the cluster's logs and publishing new entries (behaviour §3.5)."""

@@ -1,0 +1,1 @@
+"""Experiment profile runs recorded by the ingester (behaviour §3.10)."""

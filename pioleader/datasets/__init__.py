@@ -1,0 +1,1 @@
+"""Exportable datasets: their definitions (YAML) and the streaming export to zipped CSV."""
