@@ -19,6 +19,7 @@ from pioleader.api.labels.store import LabelStore
 from pioleader.api.logs.store import LogStore
 from pioleader.api.models.catalog import ModelCatalog
 from pioleader.api.profiles.store import ProfileRunStore
+from pioleader.api.timeseries.cache import SeriesCache
 from pioleader.api.timeseries.store import TimeSeriesStore
 from pioleader.api.workers.store import WorkerStore
 from pioleader.bus import Bus
@@ -136,7 +137,7 @@ async def open_services(
             workers=workers,
             assignments=AssignmentStore(db),
             labels=LabelStore(db),
-            timeseries=TimeSeriesStore(db),
+            timeseries=TimeSeriesStore(db, SeriesCache(settings.time_series_cache_points)),
             logs=LogStore(db),
             dosing=DosingStore(db),
             profile_runs=ProfileRunStore(db),

@@ -52,6 +52,7 @@ class LeaderSettings:
     task_result_ttl_seconds: float = 7 * 24 * 3600
     export_retention_seconds: float = 24 * 3600
     export_min_free_bytes: int = 64 * 1024 * 1024
+    time_series_cache_points: int = 400_000
     mqtt: MqttSettings = field(default_factory=MqttSettings)
     unit_timeouts: UnitTimeouts = field(default_factory=UnitTimeouts)
 
@@ -137,6 +138,9 @@ def load_leader_settings(
         task_result_ttl_seconds=task_ttl_seconds(config),
         export_retention_seconds=3600
         * float(_get(config, "pioleader", "export_retention_hours", "24")),
+        time_series_cache_points=int(
+            _get(config, "pioleader", "time_series_cache_points", "400000")
+        ),
         mqtt=mqtt_from_config(config),
         unit_timeouts=UnitTimeouts(
             read_seconds=float(_get(config, "pioleader", "unit_read_timeout_seconds", "5")),

@@ -166,6 +166,8 @@ export_retention_hours=24
 unit_read_timeout_seconds=5
 unit_write_timeout_seconds=2
 unit_task_timeout_seconds=30
+# How many chart points the leader keeps in memory between requests (about 100 bytes each).
+time_series_cache_points=400000
 """
 
 
