@@ -28,6 +28,7 @@ from pioleader.api.units.router import router as units_router
 from pioleader.api.workers.router import router as workers_router
 from pioleader.bus import MqttBus
 from pioleader.errors import install_error_handlers
+from pioleader.security import install_request_safety
 from pioleader.services import Overrides, open_services
 from pioleader.settings import LeaderSettings
 from pioleader.unit.router import router as unit_router
@@ -64,6 +65,7 @@ def create_app(settings: LeaderSettings, overrides: Overrides | None = None) -> 
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    install_request_safety(app, settings.safety)
     # Static paths (/api/experiments/latest, /api/workers/assignments) are registered before
     # the parameterised ones they would otherwise be taken for.
     for router in (

@@ -7,7 +7,7 @@ import os
 import pwd
 import shutil
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pioleader.net import wait_for_port
@@ -15,15 +15,20 @@ from pioleader.net import wait_for_port
 _SEARCH_PATH = "/usr/sbin:/usr/local/sbin:/usr/bin:/usr/local/bin"
 
 
-def find_mosquitto() -> str:
-    """The mosquitto executable (Debian installs it in /usr/sbin, often not on PATH)."""
-    found = shutil.which("mosquitto") or shutil.which("mosquitto", path=_SEARCH_PATH)
+def _find(program: str) -> str:
+    """A program of the mosquitto package (Debian installs the broker in /usr/sbin, often not
+    on PATH)."""
+    found = shutil.which(program) or shutil.which(program, path=_SEARCH_PATH)
     if found is None:
         raise FileNotFoundError(
-            "mosquitto is not installed; `make run` or `make test` installs it "
+            f"{program} is not installed; `make run` or `make test` installs it "
             "(apt-get install mosquitto)"
         )
     return found
+
+
+def find_mosquitto() -> str:
+    return _find("mosquitto")
 
 
 @dataclass
@@ -34,6 +39,10 @@ class Mosquitto:
     port: int
     ws_port: int | None = None
     host: str = "127.0.0.1"
+    # With a username, only that user (with the password) may connect: the [mqtt] credentials
+    # every pioleader process and the web UI use.
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
     process: subprocess.Popen[bytes] | None = None
 
     def write_config(self) -> Path:
@@ -41,7 +50,7 @@ class Mosquitto:
         lines = [
             "# Written by pioleader; edits are overwritten at the next start.",
             "per_listener_settings false",
-            "allow_anonymous true",
+            *self._access(),
             # Started as root, mosquitto would switch to the `mosquitto` user, which cannot
             # write our persistence directory: without it, sessions (the ingester's queue)
             # do not survive a broker restart.
@@ -61,6 +70,27 @@ class Mosquitto:
         path = self.directory / "mosquitto.conf"
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         return path
+
+    def _access(self) -> list[str]:
+        if self.username is None:
+            return ["allow_anonymous true"]
+        passwords = self.directory / "passwords"
+        passwords.unlink(missing_ok=True)
+        # mosquitto reads only hashed passwords; its own tool (in the same package) hashes.
+        subprocess.run(
+            [
+                _find("mosquitto_passwd"),
+                "-c",
+                "-b",
+                str(passwords),
+                self.username,
+                self.password or "",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        passwords.chmod(0o600)
+        return ["allow_anonymous false", f"password_file {passwords}"]
 
     def start(self, *, timeout: float = 10.0) -> None:
         config = self.write_config()

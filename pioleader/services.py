@@ -103,7 +103,9 @@ async def open_services(
             override=overrides.bus,
         )
 
-        transport = overrides.unit_transport or AiohttpTransport()
+        transport = overrides.unit_transport or AiohttpTransport(
+            headers=settings.safety.auth_headers()
+        )
         stack.push_async_callback(transport.aclose)
         directory = UnitDirectory(settings.config_files)
         workers = WorkerStore(db)

@@ -41,6 +41,34 @@ class UnitTimeouts:
 
 
 @dataclass(frozen=True)
+class SafetySettings:
+    """Request safety (``security.py``): who may send state-changing requests from a browser,
+    and how large bodies may be."""
+
+    allowed_origins: frozenset[str] = frozenset()
+    max_body_bytes: int = 4 * 1024 * 1024
+    max_upload_bytes: int = 1024 * 1024 * 1024
+    # When set, every /api, /unit_api and /exports request must carry it (health stays open).
+    api_key: str | None = field(default=None, repr=False)
+
+    def auth_headers(self) -> dict[str, str]:
+        """What a client of this cluster sends with every request."""
+        return {} if self.api_key is None else {"Authorization": f"Bearer {self.api_key}"}
+
+
+def safety_from_config(config: configparser.ConfigParser) -> SafetySettings:
+    origins = _get(config, "pioleader", "allowed_origins", "")
+    return SafetySettings(
+        allowed_origins=frozenset(o.strip().rstrip("/") for o in origins.split(",") if o.strip()),
+        max_body_bytes=int(_get(config, "pioleader", "max_body_bytes", str(4 * 1024 * 1024))),
+        max_upload_bytes=int(
+            _get(config, "pioleader", "max_upload_bytes", str(1024 * 1024 * 1024))
+        ),
+        api_key=_get(config, "pioleader", "api_key", "").strip() or None,
+    )
+
+
+@dataclass(frozen=True)
 class LeaderSettings:
     data_dir: Path
     leader_hostname: str = "leader"
@@ -53,6 +81,7 @@ class LeaderSettings:
     export_retention_seconds: float = 24 * 3600
     export_min_free_bytes: int = 64 * 1024 * 1024
     time_series_cache_points: int = 400_000
+    safety: SafetySettings = field(default_factory=SafetySettings)
     mqtt: MqttSettings = field(default_factory=MqttSettings)
     unit_timeouts: UnitTimeouts = field(default_factory=UnitTimeouts)
 
@@ -142,6 +171,7 @@ def load_leader_settings(
             _get(config, "pioleader", "time_series_cache_points", "400000")
         ),
         mqtt=mqtt_from_config(config),
+        safety=safety_from_config(config),
         unit_timeouts=UnitTimeouts(
             read_seconds=float(_get(config, "pioleader", "unit_read_timeout_seconds", "5")),
             write_seconds=float(_get(config, "pioleader", "unit_write_timeout_seconds", "2")),

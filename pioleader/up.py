@@ -85,7 +85,13 @@ class SimulatedCluster:
                 },
             }
         )
-        self.broker = Mosquitto(self.data_dir / "mosquitto", port=mqtt_port, ws_port=ws_port)
+        self.broker = Mosquitto(
+            self.data_dir / "mosquitto",
+            port=mqtt_port,
+            ws_port=ws_port,
+            username=settings.mqtt.username,
+            password=settings.mqtt.password,
+        )
         self.broker.start()
         # The ingester first, so that the workers' first readings are stored.
         self._spawn("ingester", ["ingester", "--data-dir", str(self.data_dir)])
@@ -174,7 +180,9 @@ class SimulatedCluster:
 
     def _register(self, settings: LeaderSettings) -> None:
         base = f"http://127.0.0.1:{settings.port}"
-        with httpx.Client(base_url=base, timeout=10) as client:
+        with httpx.Client(
+            base_url=base, timeout=10, headers=settings.safety.auth_headers()
+        ) as client:
             for name in self.worker_ports:
                 client.put(
                     "/api/workers",

@@ -45,8 +45,11 @@ class UnitTransport(Protocol):
 class AiohttpTransport:
     """One pooled aiohttp session, created on first use inside the running loop."""
 
-    def __init__(self, *, max_connections: int = 200) -> None:
+    def __init__(
+        self, *, max_connections: int = 200, headers: dict[str, str] | None = None
+    ) -> None:
         self._max_connections = max_connections
+        self._headers = headers or {}
         self._session: aiohttp.ClientSession | None = None
 
     async def request(
@@ -60,7 +63,8 @@ class AiohttpTransport:
     ) -> RawResponse:
         if self._session is None:
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._max_connections, ttl_dns_cache=60)
+                connector=aiohttp.TCPConnector(limit=self._max_connections, ttl_dns_cache=60),
+                headers=self._headers,
             )
         try:
             async with self._session.request(

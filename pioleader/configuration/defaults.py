@@ -168,6 +168,15 @@ unit_write_timeout_seconds=2
 unit_task_timeout_seconds=30
 # How many chart points the leader keeps in memory between requests (about 100 bytes each).
 time_series_cache_points=400000
+# Browser pages allowed to change state here besides the leader's own (comma-separated
+# origins such as http://lab-dashboard.local:8080); they also get CORS headers.
+allowed_origins=
+# Largest JSON body and largest multipart upload accepted, in bytes.
+max_body_bytes=4194304
+max_upload_bytes=1073741824
+# Set a long random key to require it on every /api, /unit_api and /exports request
+# ("Authorization: Bearer <key>", or Basic with the key as password); empty: no authentication.
+api_key=
 """
 
 

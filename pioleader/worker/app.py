@@ -24,7 +24,14 @@ from pioleader.configuration import ConfigFiles
 from pioleader.configuration.defaults import TopologyDefaults
 from pioleader.errors import install_error_handlers
 from pioleader.resources import open_bus, open_task_runner
-from pioleader.settings import MqttSettings, mqtt_from_config, task_ttl_seconds
+from pioleader.security import install_request_safety
+from pioleader.settings import (
+    MqttSettings,
+    SafetySettings,
+    mqtt_from_config,
+    safety_from_config,
+    task_ttl_seconds,
+)
 from pioleader.unit.hardware import CultureParameters, Hardware, SimulatedHardware
 from pioleader.unit.jobs.catalog import HARDWARE_JOBS
 from pioleader.unit.router import router as unit_router
@@ -43,6 +50,7 @@ class WorkerSettings:
     model_version: str = "1.5"
     task_result_ttl_seconds: float = 7 * 24 * 3600
     speedup: float = 1.0
+    safety: SafetySettings = field(default_factory=SafetySettings)
 
 
 @dataclass(frozen=True)
@@ -88,6 +96,7 @@ def load_worker_settings(data_dir: Path, args: argparse.Namespace) -> WorkerSett
         model_version=args.model_version,
         task_result_ttl_seconds=task_ttl_seconds(config),
         speedup=args.speedup,
+        safety=safety_from_config(config),
     )
 
 
@@ -153,5 +162,6 @@ def create_worker_app(
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    install_request_safety(app, settings.safety)
     app.include_router(unit_router)
     return app
