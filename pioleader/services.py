@@ -7,6 +7,7 @@ units, task ids) through ``Overrides`` instead of patching import paths.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -29,6 +30,7 @@ from pioleader.cluster import UnitClient, UnitDirectory
 from pioleader.cluster.targets import Targets
 from pioleader.cluster.transport import AiohttpTransport, UnitTransport
 from pioleader.datasets.catalog import DatasetCatalog
+from pioleader.datasets.export import Exporter, Opener, open_for_writing
 from pioleader.db import Database, app_migrations
 from pioleader.resources import open_bus, open_task_runner
 from pioleader.settings import LeaderSettings
@@ -51,6 +53,8 @@ class Overrides:
     # What reboot/shutdown of the leader's unit do; the CLI gives ProcessLifecycle. By default
     # they are only recorded, so that an embedded or tested app never ends its own process.
     lifecycle: Lifecycle | None = None
+    # How export files are opened: a test gives one whose disk fills up part-way.
+    export_opener: Opener | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,7 @@ class Services:
     profile_runs: ProfileRunStore
     models: ModelCatalog
     datasets: DatasetCatalog
+    exporter: Exporter
     unit: UnitServices
 
 
@@ -110,6 +115,14 @@ async def open_services(
         directory = UnitDirectory(settings.config_files)
         workers = WorkerStore(db)
         models = ModelCatalog(settings.data_dir / "models")
+        exporter = Exporter(
+            settings.database_path,
+            settings.exports_dir,
+            min_free_bytes=settings.export_min_free_bytes,
+            opener=overrides.export_opener or open_for_writing,
+        )
+        if leftovers := await asyncio.to_thread(exporter.remove_partials):
+            logger.warning("removed %d partial export(s) left by an earlier run", len(leftovers))
         unit = await stack.enter_async_context(
             open_unit(
                 name=settings.leader_hostname,
@@ -145,5 +158,6 @@ async def open_services(
             profile_runs=ProfileRunStore(db),
             models=models,
             datasets=DatasetCatalog(settings.data_dir),
+            exporter=exporter,
             unit=unit,
         )
