@@ -61,7 +61,9 @@ class CultureParameters:
     speedup: float = 1.0
 
     @classmethod
-    def for_unit(cls, name: str, speedup: float = 1.0) -> CultureParameters:
+    def for_unit(
+        cls, name: str, speedup: float = 1.0, *, capacity_ml: float = 20.0
+    ) -> CultureParameters:
         """Each unit its own culture (strain, start, optics, pumps), the same every time."""
         seed = int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "big")
         draw = random.Random(seed)
@@ -81,6 +83,7 @@ class CultureParameters:
             heater_time_constant_s=spread(900.0, 1500.0),
             optical_gain=(spread(0.04, 0.05), spread(0.045, 0.06), spread(0.025, 0.035), 0.2),
             spike_probability=0.001,
+            vessel_capacity_ml=capacity_ml,
             speedup=speedup,
         )
 

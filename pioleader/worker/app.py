@@ -135,7 +135,12 @@ def create_worker_app(
                     mqtt=settings.mqtt,
                     hardware=overrides.hardware
                     or SimulatedHardware(
-                        clock, CultureParameters.for_unit(settings.name, settings.speedup)
+                        clock,
+                        CultureParameters.for_unit(
+                            settings.name,
+                            settings.speedup,
+                            capacity_ml=model.reactor_capacity_ml if model else 40.0,
+                        ),
                     ),
                     catalog=HARDWARE_JOBS,
                     model=model,
