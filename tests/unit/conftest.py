@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import httpx
@@ -94,13 +94,17 @@ async def job_ended(client: httpx.AsyncClient, job_name: str, *, within: float =
 
 
 async def run_job(
-    client: httpx.AsyncClient, unit: UnitServices, job_name: str, **options: object
+    client: httpx.AsyncClient,
+    unit: UnitServices,
+    job_name: str,
+    config: Sequence[Sequence[str]] = (),
+    **options: object,
 ) -> dict:
     """Start ``job_name`` with ``options`` (pumps calibrated to the model's true flow)."""
     body = {
         "env": {"EXPERIMENT": EXPERIMENT, "JOB_SOURCE": "test"},
         "options": options,
-        "config_overrides": CALIBRATED_PUMPS,
+        "config_overrides": [*CALIBRATED_PUMPS, *map(list, config)],
     }
     return await finished(
         client, unit, await client.post(f"/unit_api/jobs/run/job_name/{job_name}", json=body)

@@ -13,7 +13,8 @@ from pioleader.unit.jobs.actions import (
     RemoveWaste,
 )
 from pioleader.unit.jobs.base import BackgroundJob
-from pioleader.unit.jobs.od_reading import ODReading
+from pioleader.unit.jobs.growth_rate import GrowthRateCalculating
+from pioleader.unit.jobs.od_reading import ODBlank, ODReading
 from pioleader.unit.jobs.stirring import Stirring
 
 HARDWARE_JOBS: dict[str, type[BackgroundJob]] = {
@@ -21,6 +22,8 @@ HARDWARE_JOBS: dict[str, type[BackgroundJob]] = {
     for job in (
         Stirring,
         ODReading,
+        ODBlank,
+        GrowthRateCalculating,
         AddMedia,
         AddAltMedia,
         RemoveWaste,
