@@ -113,6 +113,7 @@ async def open_unit(
         if ended:
             logger.warning("%d job(s) of an earlier run of %s had ended", ended, name)
         files = ConfigFiles(data_dir)
+        bioreactor = BioreactorStore(db)
         jobs = JobManager(
             unit=name,
             leader=leader,
@@ -122,6 +123,8 @@ async def open_unit(
             mqtt=mqtt,
             registry=registry,
             clock=clock,
+            bioreactor=bioreactor,
+            capacity_ml=model.reactor_capacity_ml if model else None,
         )
         try:
             yield UnitServices(
@@ -131,7 +134,7 @@ async def open_unit(
                 tasks=tasks,
                 jobs=jobs,
                 registry=registry,
-                bioreactor=BioreactorStore(db),
+                bioreactor=bioreactor,
                 bus=bus,
                 config_files=files,
                 model=model,
