@@ -32,6 +32,7 @@ from pioleader.settings import (
     safety_from_config,
     task_ttl_seconds,
 )
+from pioleader.unit.config import router as unit_config_router
 from pioleader.unit.hardware import CultureParameters, Hardware, SimulatedHardware
 from pioleader.unit.jobs.catalog import HARDWARE_JOBS
 from pioleader.unit.router import router as unit_router
@@ -151,6 +152,7 @@ def create_worker_app(
                     catalog=HARDWARE_JOBS,
                     model=model,
                     lifecycle=overrides.lifecycle or RecordingLifecycle(),
+                    reveal_secrets=settings.safety.api_key is not None,
                 )
             )
             yield
@@ -164,4 +166,5 @@ def create_worker_app(
     install_error_handlers(app)
     install_request_safety(app, settings.safety)
     app.include_router(unit_router)
+    app.include_router(unit_config_router)
     return app
