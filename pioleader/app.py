@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from pioleader import __version__
 from pioleader.api.assignments.router import router as assignments_router
 from pioleader.api.assignments.service import republish_assignments
+from pioleader.api.config.router import router as config_router
 from pioleader.api.datasets.router import router as datasets_router
 from pioleader.api.dosing.router import router as dosing_router
 from pioleader.api.experiments.router import router as experiments_router
@@ -31,6 +32,7 @@ from pioleader.errors import install_error_handlers
 from pioleader.security import install_request_safety
 from pioleader.services import Overrides, open_services
 from pioleader.settings import LeaderSettings
+from pioleader.unit.config import router as unit_config_router
 from pioleader.unit.router import router as unit_router
 
 DESCRIPTION = """\
@@ -81,8 +83,10 @@ def create_app(settings: LeaderSettings, overrides: Overrides | None = None) -> 
         logs_router,
         dosing_router,
         profiles_router,
+        config_router,
         ingester_router,
         unit_router,
+        unit_config_router,
     ):
         app.include_router(router)
     return app

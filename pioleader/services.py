@@ -14,6 +14,8 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from pioleader.api.assignments.store import AssignmentStore
+from pioleader.api.config.service import ConfigSync
+from pioleader.api.config.store import ConfigStore
 from pioleader.api.dosing.store import DosingStore
 from pioleader.api.experiments.store import ExperimentStore
 from pioleader.api.labels.store import LabelStore
@@ -76,6 +78,8 @@ class Services:
     logs: LogStore
     dosing: DosingStore
     profile_runs: ProfileRunStore
+    config_store: ConfigStore
+    config_sync: ConfigSync
     models: ModelCatalog
     datasets: DatasetCatalog
     exporter: Exporter
@@ -136,17 +140,34 @@ async def open_services(
                 catalog={},
                 model=None,
                 lifecycle=overrides.lifecycle or RecordingLifecycle(),
+                reveal_secrets=settings.safety.api_key is not None,
             )
         )
+        client = UnitClient(transport, directory, settings.unit_timeouts)
+        targets = Targets(workers, settings.leader_hostname)
+        config_store = ConfigStore(db)
+        config_sync = ConfigSync(
+            files=settings.config_files,
+            store=config_store,
+            units=client,
+            targets=targets,
+            clock=clock,
+        )
+        await config_sync.record_current()
+        if settings.config_sync_interval_seconds > 0:
+            catch_up = asyncio.create_task(
+                config_sync.run(settings.config_sync_interval_seconds), name="config catch-up"
+            )
+            stack.push_async_callback(_cancel, catch_up)
         yield Services(
             settings=settings,
             clock=clock,
             db=db,
             bus=bus,
             tasks=tasks,
-            units=UnitClient(transport, directory, settings.unit_timeouts),
+            units=client,
             directory=directory,
-            targets=Targets(workers, settings.leader_hostname),
+            targets=targets,
             audit=AuditLog(bus, tasks, clock, settings.leader_hostname),
             experiments=ExperimentStore(db),
             workers=workers,
@@ -156,8 +177,15 @@ async def open_services(
             logs=LogStore(db),
             dosing=DosingStore(db),
             profile_runs=ProfileRunStore(db),
+            config_store=config_store,
+            config_sync=config_sync,
             models=models,
             datasets=DatasetCatalog(settings.data_dir),
             exporter=exporter,
             unit=unit,
         )
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)

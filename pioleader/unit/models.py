@@ -96,3 +96,14 @@ class Capability(BaseModel):
     options: list[dict[str, Any]]
     published_settings: dict[str, dict[str, Any]]
     cli_example: str
+
+
+class ConfigCode(BaseModel):
+    """The whole text of a configuration file."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    code: str = Field(
+        max_length=1_000_000,
+        description='INI text, e.g. "[stirring.config]\\ninitial_target_rpm=400\\n".',
+    )

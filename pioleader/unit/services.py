@@ -77,6 +77,8 @@ class UnitServices:
     model: PioreactorModel | None
     lifecycle: Lifecycle
     version: str
+    # Whether configuration reads may show secrets: only when every caller is authenticated.
+    reveal_secrets: bool = False
 
     async def after(self, seconds: float, action: str) -> None:
         """Stop every job, then reboot or shut down, once the answer has been sent."""
@@ -99,6 +101,7 @@ async def open_unit(
     catalog: Mapping[str, type[BackgroundJob]],
     model: PioreactorModel | None,
     lifecycle: Lifecycle,
+    reveal_secrets: bool = False,
 ) -> AsyncIterator[UnitServices]:
     """Open a unit's registry and job manager; stop its jobs when closed."""
     db = Database(
@@ -140,6 +143,7 @@ async def open_unit(
                 model=model,
                 lifecycle=lifecycle,
                 version=__version__,
+                reveal_secrets=reveal_secrets,
             )
         finally:
             await jobs.shutdown()

@@ -31,6 +31,7 @@ from pioleader.settings import (
     safety_from_config,
     task_ttl_seconds,
 )
+from pioleader.unit.config import router as unit_config_router
 from pioleader.unit.hardware import CultureParameters, Hardware, SimulatedHardware
 from pioleader.unit.jobs.catalog import HARDWARE_JOBS
 from pioleader.unit.router import router as unit_router
@@ -145,6 +146,7 @@ def create_worker_app(
                     catalog=HARDWARE_JOBS,
                     model=model,
                     lifecycle=overrides.lifecycle or RecordingLifecycle(),
+                    reveal_secrets=settings.safety.api_key is not None,
                 )
             )
             yield
@@ -158,4 +160,5 @@ def create_worker_app(
     install_error_handlers(app)
     install_request_safety(app, settings.safety)
     app.include_router(unit_router)
+    app.include_router(unit_config_router)
     return app
