@@ -21,6 +21,7 @@ from pioleader.api.ingester.router import router as ingester_router
 from pioleader.api.jobs.router import router as jobs_router
 from pioleader.api.labels.router import router as labels_router
 from pioleader.api.logs.router import router as logs_router
+from pioleader.api.plugins.router import router as plugins_router
 from pioleader.api.profiles.router import router as profiles_router
 from pioleader.api.system.router import router as system_router
 from pioleader.api.timeseries.router import router as timeseries_router
@@ -31,7 +32,7 @@ from pioleader.errors import install_error_handlers
 from pioleader.security import install_request_safety
 from pioleader.services import Overrides, open_services
 from pioleader.settings import LeaderSettings
-from pioleader.unit.router import router as unit_router
+from pioleader.unit.router import unit_api_router
 
 DESCRIPTION = """\
 The Pioreactor leader API, served by pioleader.
@@ -81,8 +82,9 @@ def create_app(settings: LeaderSettings, overrides: Overrides | None = None) -> 
         logs_router,
         dosing_router,
         profiles_router,
+        plugins_router,
         ingester_router,
-        unit_router,
+        unit_api_router(),
     ):
         app.include_router(router)
     return app

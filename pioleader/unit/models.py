@@ -96,3 +96,27 @@ class Capability(BaseModel):
     options: list[dict[str, Any]]
     published_settings: dict[str, dict[str, Any]]
     cli_example: str
+
+
+class PluginCommand(BaseModel):
+    """Install or uninstall one plugin: ``{"args": [name], "options": {"source": …}}``."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    args: list[str] = Field(
+        min_length=1, max_length=1, description="Exactly one plugin (distribution) name."
+    )
+    options: dict[str, str] = Field(
+        default_factory=dict,
+        description="source: a wheel, sdist or folder on the unit (or a URL, if allowed).",
+    )
+    env: dict[str, str] = Field(default_factory=dict, description="Ignored; kept for clients.")
+
+
+class InstalledPlugin(BaseModel):
+    name: str
+    version: str
+    description: str
+    homepage: str
+    author: str
+    source: str = Field(description='"pip", or "plugins/<file>.py" for a single-file plugin.')

@@ -34,7 +34,7 @@ from pioleader.settings import (
 )
 from pioleader.unit.hardware import CultureParameters, Hardware, SimulatedHardware
 from pioleader.unit.jobs.catalog import HARDWARE_JOBS
-from pioleader.unit.router import router as unit_router
+from pioleader.unit.router import unit_api_router
 from pioleader.unit.services import Lifecycle, RecordingLifecycle, open_unit
 
 
@@ -163,5 +163,5 @@ def create_worker_app(
     )
     install_error_handlers(app)
     install_request_safety(app, settings.safety)
-    app.include_router(unit_router)
+    app.include_router(unit_api_router())
     return app
