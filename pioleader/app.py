@@ -26,6 +26,7 @@ from pioleader.api.profiles.router import router as profiles_router
 from pioleader.api.system.router import router as system_router
 from pioleader.api.timeseries.router import router as timeseries_router
 from pioleader.api.units.router import router as units_router
+from pioleader.api.usb.router import router as usb_router
 from pioleader.api.workers.router import router as workers_router
 from pioleader.bus import MqttBus
 from pioleader.errors import install_error_handlers
@@ -83,6 +84,7 @@ def create_app(settings: LeaderSettings, overrides: Overrides | None = None) -> 
         dosing_router,
         profiles_router,
         plugins_router,
+        usb_router,
         ingester_router,
         unit_api_router(),
     ):

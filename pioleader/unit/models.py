@@ -120,3 +120,52 @@ class InstalledPlugin(BaseModel):
     homepage: str
     author: str
     source: str = Field(description='"pip", or "plugins/<file>.py" for a single-file plugin.')
+
+
+class UsbDevice(BaseModel):
+    """Which drive to mount or eject; optional (a unit has one)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    device: str | None = Field(default=None, max_length=200, description="e.g. usb0.")
+
+
+class UsbPartition(BaseModel):
+    device: str
+    display_name: str
+    path: str
+
+
+class UsbStatus(BaseModel):
+    status: Literal[
+        "absent",
+        "present_unmounted",
+        "mounted",
+        "mounted_readonly",
+        "multiple_present",
+        "unsupported",
+        "error",
+    ]
+    partitions: list[UsbPartition]
+    active_mount: str | None
+    error: str | None = None
+
+
+class UsbUpdateFile(BaseModel):
+    path: str
+    version: str
+
+
+class UsbPluginArtifact(BaseModel):
+    path: str
+    name: str
+    version: str
+    kind: Literal["wheel", "python_file"]
+
+
+class UsbArtifacts(BaseModel):
+    mountpoint: str
+    updates: list[UsbUpdateFile]
+    plugins: list[UsbPluginArtifact]
+    writable: bool
+    free_bytes: int

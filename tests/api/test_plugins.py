@@ -75,9 +75,12 @@ async def test_leader_refusals(
     """It should refuse, before any unit is asked: unknown units, bad bodies, remote sources,
     and every install while the leader disallows them."""
     await _cluster(client)
-    assert "Unknown Pioreactor unit" in assert_error(
-        await client.post("/api/units/pio99/plugins/install", json=BODY), 400
-    )["error"]
+    assert (
+        "Unknown Pioreactor unit"
+        in assert_error(await client.post("/api/units/pio99/plugins/install", json=BODY), 400)[
+            "error"
+        ]
+    )
     for body, fragment in [
         ({"args": []}, "args"),
         ({"args": ["a", "b"]}, "args"),
@@ -87,9 +90,12 @@ async def test_leader_refusals(
         error = assert_error(await client.post("/api/units/pio01/plugins/install", json=body), 400)
         assert fragment in error["cause"], error
     remote = {"args": ["x"], "options": {"source": "https://example.org/x.whl"}}
-    assert "remote source" in assert_error(
-        await client.post("/api/units/$broadcast/plugins/install", json=remote), 403
-    )["cause"]
+    assert (
+        "remote source"
+        in assert_error(
+            await client.post("/api/units/$broadcast/plugins/install", json=remote), 403
+        )["cause"]
+    )
 
     (services.settings.data_dir / "DISALLOW_UI_INSTALLS").touch()
     error = assert_error(await client.post("/api/units/$broadcast/plugins/install", json=BODY), 403)
