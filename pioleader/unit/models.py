@@ -169,3 +169,15 @@ class UsbArtifacts(BaseModel):
     plugins: list[UsbPluginArtifact]
     writable: bool
     free_bytes: int
+
+
+class PluginFile(BaseModel):
+    """A plugin file sent by the leader (from its USB drive): a wheel or a single .py file."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    filename: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,200}\.(?:whl|py)$",
+        description="The file's name: <dist>-<version>-<tags>.whl or <name>.py.",
+    )
+    content_base64: str = Field(description="The file's bytes, base64-encoded.")

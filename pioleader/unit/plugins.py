@@ -70,6 +70,11 @@ def check_name(name: str) -> str:
     return name
 
 
+def wheel_name(filename: str) -> str:
+    """A wheel's distribution name: ``hello_plugin-0.1-py3-none-any.whl`` → ``hello-plugin``."""
+    return filename.split("-", 1)[0].replace("_", "-")
+
+
 def is_remote(source: str) -> bool:
     return bool(_REMOTE.match(source.strip())) or " @ " in source
 

@@ -9,15 +9,25 @@ whose cause is pip's own last lines; success is ``true``.
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import configparser
+import shutil
+from pathlib import Path
 
 from fastapi import APIRouter
 
 from pioleader.errors import ApiError, error_responses
 from pioleader.tasks import TaskAccepted
 from pioleader.unit.deps import UnitDep
-from pioleader.unit.models import InstalledPlugin, PluginCommand
-from pioleader.unit.plugins import PluginFailed, PluginPolicy, PluginRefused, check_name
+from pioleader.unit.models import InstalledPlugin, PluginCommand, PluginFile
+from pioleader.unit.plugins import (
+    PluginFailed,
+    PluginPolicy,
+    PluginRefused,
+    check_name,
+    wheel_name,
+)
 from pioleader.unit.services import UnitServices
 
 router = APIRouter(prefix="/unit_api/plugins", tags=["unit api"])
@@ -133,3 +143,50 @@ async def uninstall_plugin(body: PluginCommand, unit: UnitDep) -> TaskAccepted:
         return True
 
     return await unit.tasks.submit(f"uninstall plugin {name}", uninstall, lock="plugins-lock")
+
+
+def _save(folder: Path, filename: str, content: bytes) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / filename
+    partial = folder / f".{filename}.partial"
+    partial.write_bytes(content)
+    partial.replace(path)
+    return path
+
+
+@router.post(
+    "/install-file", status_code=202, response_model=TaskAccepted, responses=error_responses(403)
+)
+async def install_plugin_file(body: PluginFile, unit: UnitDep) -> TaskAccepted:
+    """Install a plugin file the leader sends (a task): a wheel through pip, or a single .py
+    file into the plugins folder. 403 if installs are disabled here."""
+    try:
+        (await policy_of(unit)).require_installs(unit.name)
+    except PluginRefused as error:
+        raise refused(error) from error
+    try:
+        content = base64.b64decode(body.content_base64, validate=True)
+    except binascii.Error as error:
+        raise ApiError(
+            400,
+            "Invalid plugin file.",
+            cause=f"content_base64 is not base64: {error}.",
+            remediation="Send the file's bytes base64-encoded.",
+        ) from error
+    staged = await asyncio.to_thread(_save, unit.data_dir / "uploads", body.filename, content)
+    name = staged.stem if staged.suffix == ".py" else wheel_name(staged.name)
+
+    async def install() -> bool:
+        try:
+            if staged.suffix == ".py":
+                await asyncio.to_thread(shutil.move, staged, unit.plugins.folder / staged.name)
+                await unit.reload_plugins()
+            else:
+                await unit.plugins.install(name, staged)
+        except PluginFailed as error:
+            raise ApiError(500, f"Installing {body.filename} failed.", cause=str(error)) from error
+        finally:
+            unit.jobs.catalog = unit.plugins.catalog()
+        return True
+
+    return await unit.tasks.submit(f"install plugin file {name}", install, lock="plugins-lock")

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+from pathlib import Path
+
 import httpx
 
 from pioleader.services import Services
 from tests.api.test_system import ALL_UNIT_PORTS, UNITS, assert_error, ok, requests
 from tests.conftest import LEADER_PORT, UNIT_PORTS, add_worker, poll_task
 from tests.fakes import FakeUnits
+from tests.plugin_files import build_wheel
 
 BODY = {"args": ["hello-plugin"], "options": {"source": "/data/plugins/hello.whl"}, "env": {}}
 
@@ -27,8 +31,8 @@ async def test_install_and_uninstall_fan_out(
         client, services, await client.post("/api/units/$broadcast/plugins/install", json=BODY)
     )
     assert done["result"] == {unit: ok(unit, {}) for unit in UNITS}
-    assert requests(units) == [
-        (port, "POST", "/unit_api/plugins/install", BODY) for port in ALL_UNIT_PORTS
+    assert sorted(requests(units)) == [
+        (port, "POST", "/unit_api/plugins/install", BODY) for port in sorted(ALL_UNIT_PORTS)
     ]
     units.sent.clear()
     done = await poll_task(
@@ -105,3 +109,41 @@ async def test_leader_refusals(
         client, services, await client.post("/api/units/pio01/plugins/uninstall", json=BODY)
     )
     assert [sent.path for sent in units.sent] == ["/unit_api/plugins/uninstall"]
+
+
+async def test_install_from_leader_usb(
+    client: httpx.AsyncClient, services: Services, units: FakeUnits, tmp_path: Path
+) -> None:
+    """It should read the file from the leader's mounted drive and send it to every unit; and
+    refuse files that are missing, elsewhere, not plugins, or with no drive mounted."""
+    await _cluster(client)
+    drive = services.settings.data_dir / "usb_drive"
+    wheel = build_wheel(drive / "plugins")
+    (drive / "notes.txt").write_text("hi")
+    (tmp_path / "outside.py").write_text("")
+    url = "/api/units/$broadcast/plugins/install-from-leader-usb"
+    body = {"filepath": "plugins/" + wheel.name}
+    assert (
+        "No USB drive is mounted" in assert_error(await client.post(url, json=body), 409)["cause"]
+    )
+
+    await poll_task(client, services, await client.post("/unit_api/usb/mount"))
+    for filepath, status in [
+        ("plugins/missing.whl", 404),
+        ("../../outside.py", 400),
+        (str(tmp_path / "outside.py"), 400),
+        ("notes.txt", 400),
+    ]:
+        assert_error(await client.post(url, json={"filepath": filepath}), status)
+    assert units.sent == []
+
+    done = await poll_task(client, services, await client.patch(url, json=body))
+    assert list(done["result"]) == UNITS
+    expected = {
+        "filename": wheel.name,
+        "content_base64": base64.b64encode(wheel.read_bytes()).decode(),
+    }
+    assert sorted(requests(units)) == [
+        (port, "POST", "/unit_api/plugins/install-file", expected)
+        for port in sorted(ALL_UNIT_PORTS)
+    ]

@@ -3,6 +3,9 @@ jobs plugins add, and the refusals."""
 
 from __future__ import annotations
 
+import base64
+from pathlib import Path
+
 import httpx
 
 from pioleader.broker import Mosquitto
@@ -126,3 +129,35 @@ async def test_refusals(unit_client: httpx.AsyncClient, unit: UnitServices) -> N
     assert disabled.status_code == 403
     assert await unit.tasks.status("x", unit.clock.now()) is None
     assert (await unit_client.get("/unit_api/plugins/installed")).json() == []
+
+
+async def test_install_a_file_sent_by_the_leader(
+    unit_client: httpx.AsyncClient, unit: UnitServices, tmp_path: Path
+) -> None:
+    """It should install a wheel or place a .py file sent base64-encoded, and refuse bad ones."""
+    wheel = build_wheel(tmp_path)
+    encoded = base64.b64encode(wheel.read_bytes()).decode()
+    sent = await unit_client.post(
+        "/unit_api/plugins/install-file",
+        json={"filename": wheel.name, "content_base64": encoded},
+    )
+    assert (await finished(unit_client, unit, sent))["result"] is True
+    assert "greeting" in unit.jobs.catalog
+    source = base64.b64encode(b"__plugin_version__ = '2.0'\n").decode()
+    sent = await unit_client.post(
+        "/unit_api/plugins/install-file", json={"filename": "tiny.py", "content_base64": source}
+    )
+    assert (await finished(unit_client, unit, sent))["result"] is True
+    listed = (await unit_client.get("/unit_api/plugins/installed")).json()
+    assert [(p["name"], p["version"]) for p in listed] == [
+        ("tiny", "2.0"),
+        ("hello-plugin", "0.1.0"),
+    ]
+
+    for body in [
+        {"filename": "../x.py", "content_base64": source},
+        {"filename": "x.sh", "content_base64": source},
+        {"filename": "x.py", "content_base64": "%%%"},
+    ]:
+        response = await unit_client.post("/unit_api/plugins/install-file", json=body)
+        assert response.status_code == 400, body
