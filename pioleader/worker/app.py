@@ -31,10 +31,9 @@ from pioleader.settings import (
     safety_from_config,
     task_ttl_seconds,
 )
-from pioleader.unit.config import router as unit_config_router
 from pioleader.unit.hardware import CultureParameters, Hardware, SimulatedHardware
 from pioleader.unit.jobs.catalog import HARDWARE_JOBS
-from pioleader.unit.router import router as unit_router
+from pioleader.unit.router import unit_api_router
 from pioleader.unit.services import Lifecycle, RecordingLifecycle, open_unit
 
 
@@ -159,6 +158,5 @@ def create_worker_app(
     )
     install_error_handlers(app)
     install_request_safety(app, settings.safety)
-    app.include_router(unit_router)
-    app.include_router(unit_config_router)
+    app.include_router(unit_api_router())
     return app
