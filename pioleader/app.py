@@ -15,6 +15,8 @@ from pioleader import __version__
 from pioleader.api.assignments.router import router as assignments_router
 from pioleader.api.assignments.service import republish_assignments
 from pioleader.api.datasets.router import router as datasets_router
+from pioleader.api.descriptors.router import router as descriptors_router
+from pioleader.api.descriptors.router import unit_router as unit_descriptors_router
 from pioleader.api.dosing.router import router as dosing_router
 from pioleader.api.experiments.router import router as experiments_router
 from pioleader.api.ingester.router import router as ingester_router
@@ -82,7 +84,9 @@ def create_app(settings: LeaderSettings, overrides: Overrides | None = None) -> 
         dosing_router,
         profiles_router,
         ingester_router,
+        descriptors_router,
         unit_router,
+        unit_descriptors_router,
     ):
         app.include_router(router)
     return app

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 from pioleader import __version__
+from pioleader.api.descriptors.store import DescriptorCatalog, shipped_directory
 from pioleader.api.models.catalog import PioreactorModel
 from pioleader.bus import Bus
 from pioleader.clock import Clock
@@ -77,6 +78,7 @@ class UnitServices:
     model: PioreactorModel | None
     lifecycle: Lifecycle
     version: str
+    descriptors: DescriptorCatalog
 
     async def after(self, seconds: float, action: str) -> None:
         """Stop every job, then reboot or shut down, once the answer has been sent."""
@@ -140,6 +142,7 @@ async def open_unit(
                 model=model,
                 lifecycle=lifecycle,
                 version=__version__,
+                descriptors=DescriptorCatalog(shipped_directory(), data_dir / "ui"),
             )
         finally:
             await jobs.shutdown()

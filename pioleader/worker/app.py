@@ -16,6 +16,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from pioleader import __version__
+from pioleader.api.descriptors.router import unit_router as unit_descriptors_router
 from pioleader.api.models.catalog import BUILT_IN_MODELS
 from pioleader.bus import Bus
 from pioleader.clock import Clock, SystemClock
@@ -158,4 +159,5 @@ def create_worker_app(
     install_error_handlers(app)
     install_request_safety(app, settings.safety)
     app.include_router(unit_router)
+    app.include_router(unit_descriptors_router)
     return app
