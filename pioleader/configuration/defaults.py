@@ -141,6 +141,11 @@ Kd=4.6
 # How often the temperature is read and the automation runs.
 seconds_between_readings=225
 
+[simulation]
+# How much faster than the wall clock simulated cultures grow (timestamps stay wall-clock);
+# growth rates are per wall-clock hour, so they come out this many times larger.
+speedup=3
+
 [pumps]
 # mL per second of each pump at 100 % duty cycle, used to turn volumes into run times until
 # the pump is calibrated.

@@ -83,7 +83,9 @@ def load_worker_settings(data_dir: Path, args: argparse.Namespace) -> WorkerSett
         model_name=args.model_name,
         model_version=args.model_version,
         task_result_ttl_seconds=task_ttl_seconds(config),
-        speedup=args.speedup,
+        speedup=args.speedup
+        if args.speedup is not None
+        else config.getfloat("simulation", "speedup", fallback=1.0),
         safety=safety_from_config(config),
     )
 
