@@ -10,7 +10,7 @@ from pioleader.broker import Mosquitto
 from pioleader.unit.hardware import SimulatedHardware
 from pioleader.unit.services import UnitServices
 from tests.mqtt import Collector, retained
-from tests.unit.conftest import EXPERIMENT, job_ended, run_job
+from tests.unit.conftest import EXPERIMENT, assert_refused, job_ended, run_job
 
 TOPIC = f"pioreactor/pio01/{EXPERIMENT}"
 
@@ -112,11 +112,5 @@ async def test_bad_options_are_refused_before_anything_runs(
 ) -> None:
     """Bad volumes, ranges and types should get a 400 naming the option; nothing is pumped."""
     before = hardware.snapshot().volume_ml
-    response = await unit_client.post(
-        f"/unit_api/jobs/run/job_name/{job_name}",
-        json={"env": {"EXPERIMENT": EXPERIMENT}, "options": options},
-    )
-    assert response.status_code == 400, response.text
-    assert field in response.json()["cause"]
-    assert (await unit_client.get("/unit_api/jobs/running")).json() == []
+    await assert_refused(unit_client, job_name, options, field)
     assert hardware.snapshot().volume_ml == before

@@ -13,7 +13,7 @@ from pioleader.broker import Mosquitto
 from pioleader.unit.hardware import SimulatedHardware
 from pioleader.unit.services import UnitServices
 from tests.mqtt import Collector, publish, retained
-from tests.unit.conftest import EXPERIMENT, run_job
+from tests.unit.conftest import EXPERIMENT, assert_refused, run_job
 
 TOPIC = f"pioreactor/pio01/{EXPERIMENT}"
 QUICK_TEMPERATURE = [["temperature_automation.config", "seconds_between_readings", "0.2"]]
@@ -169,13 +169,7 @@ async def test_bad_automation_options_are_refused(
     options: dict[str, object],
     field: str,
 ) -> None:
-    response = await unit_client.post(
-        f"/unit_api/jobs/run/job_name/{job_name}",
-        json={"env": {"EXPERIMENT": EXPERIMENT}, "options": options},
-    )
-    assert response.status_code == 400, response.text
-    assert field in response.json()["cause"]
-    assert (await unit_client.get("/unit_api/jobs/running")).json() == []
+    await assert_refused(unit_client, job_name, options, field)
 
 
 async def test_capabilities_list_every_automation_with_its_options(
