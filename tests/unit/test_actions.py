@@ -114,3 +114,18 @@ async def test_bad_options_are_refused_before_anything_runs(
     before = hardware.snapshot().volume_ml
     await assert_refused(unit_client, job_name, options, field)
     assert hardware.snapshot().volume_ml == before
+
+
+async def test_self_test_passes_on_a_healthy_unit_and_refuses_a_busy_one(
+    unit_client: httpx.AsyncClient, unit: UnitServices, broker: Mosquitto
+) -> None:
+    """Every check should pass on the simulated unit and be published retained."""
+    assert (await run_job(unit_client, unit, "self_test"))["status"] == "succeeded"
+    await job_ended(unit_client, "self_test", within=30)
+    assert await retained(broker.port, f"{TOPIC}/self_test/all_tests_passed") == "True"
+    check = "test_positive_correlation_between_rpm_and_stirring"
+    assert await retained(broker.port, f"{TOPIC}/self_test/{check}") == "True"
+
+    await run_job(unit_client, unit, "od_reading")
+    busy = await run_job(unit_client, unit, "self_test")
+    assert busy["status"] == "failed" and "Stop od_reading first" in busy["cause"]
