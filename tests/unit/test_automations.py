@@ -3,6 +3,7 @@ the vessel, how they treat bad settings."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 
@@ -13,7 +14,7 @@ from pioleader.broker import Mosquitto
 from pioleader.unit.hardware import SimulatedHardware
 from pioleader.unit.services import UnitServices
 from tests.mqtt import Collector, publish, retained
-from tests.unit.conftest import EXPERIMENT, assert_refused, run_job
+from tests.unit.conftest import EXPERIMENT, assert_refused, finished, run_job
 
 TOPIC = f"pioreactor/pio01/{EXPERIMENT}"
 QUICK_TEMPERATURE = [["temperature_automation.config", "seconds_between_readings", "0.2"]]
@@ -196,3 +197,30 @@ async def test_capabilities_list_every_automation_with_its_options(
         "exchange_volume_ml",
     }
     assert chemostat["published_settings"]["exchange_volume_ml"]["settable"] is True
+
+
+async def test_monitor_reports_health_and_answers_blinks(
+    unit_client: httpx.AsyncClient, unit: UnitServices, broker: Mosquitto
+) -> None:
+    """Started under $experiment, it should publish the unit's health and count blinks; it
+    survives "stop all"."""
+    body = {"env": {"EXPERIMENT": "$experiment"}, "options": {}}
+    response = await unit_client.post("/unit_api/jobs/run/job_name/monitor", json=body)
+    assert (await finished(unit_client, unit, response))["status"] == "succeeded"
+    root = "pioreactor/pio01/$experiment/monitor"
+    statistics = await retained(broker.port, f"{root}/computer_statistics")
+    assert 0 <= statistics["disk_usage_percent"] <= 100
+    assert (await retained(broker.port, f"{root}/versions"))["app"]
+    assert (await retained(broker.port, f"{root}/voltage_on_pwm_rail"))["voltage"] == 5.0
+
+    await publish(
+        broker.port, "pioreactor/$broadcast/$experiment/monitor/flicker_led_response_okay", "1"
+    )
+    monitor = next(job for job in unit.jobs.running_jobs() if job.job_name == "monitor")
+    deadline = asyncio.get_running_loop().time() + 10
+    while getattr(monitor, "blinks", 0) == 0:
+        assert asyncio.get_running_loop().time() < deadline, "the blink never arrived"
+        await asyncio.sleep(0.02)
+
+    await finished(unit_client, unit, await unit_client.post("/unit_api/jobs/stop/all", json={}))
+    assert [job.job_name for job in unit.jobs.running_jobs()] == ["monitor"]
