@@ -60,7 +60,7 @@ class SimulatedCluster:
     mqtt_ws_port: int | None = None
     speedup: float | None = None
     log_level: str = "info"
-    start_jobs: bool = True
+    start_jobs: bool = False
     processes: list[Process] = field(default_factory=list)
     broker: Mosquitto | None = None
     worker_ports: dict[str, int] = field(default_factory=dict)
