@@ -224,3 +224,60 @@ async def test_monitor_reports_health_and_answers_blinks(
 
     await finished(unit_client, unit, await unit_client.post("/unit_api/jobs/stop/all", json={}))
     assert [job.job_name for job in unit.jobs.running_jobs()] == ["monitor"]
+
+
+async def test_turbidostat_dilutes_when_the_biomass_reaches_its_target(
+    unit_client: httpx.AsyncClient,
+    unit: UnitServices,
+    broker: Mosquitto,
+    hardware: SimulatedHardware,
+) -> None:
+    """On an OD reading at or above the target it should dilute once, then let it settle."""
+    async with Collector(broker.port, f"{TOPIC}/dosing_events") as events:
+        done = await run_job(
+            unit_client,
+            unit,
+            "dosing_automation",
+            automation_name="turbidostat",
+            target_biomass=0.0001,  # any culture is above it
+            exchange_volume_ml=0.5,
+            biomass_signal="od",
+        )
+        assert done["status"] == "succeeded", done
+        await run_job(unit_client, unit, "od_reading", interval=0.2)
+        payloads = await events.until(2)
+        event = await retained(
+            broker.port, f"{TOPIC}/dosing_automation/latest_event", until=lambda v: "data" in v
+        )
+    assert [(p["event"], p["volume_change"]) for p in payloads[:2]] == [
+        ("add_media", 0.5),
+        ("remove_waste", 1.0),
+    ]
+    assert len(payloads) == 2  # the 30 s settling window holds off the next readings
+    assert event["event_name"] == "DilutionEvent"
+    assert {p["source_of_event"] for p in payloads} == {"dosing_automation:turbidostat"}
+
+
+async def test_dosing_stops_short_of_the_volume_limit(
+    unit_client: httpx.AsyncClient,
+    unit: UnitServices,
+    broker: Mosquitto,
+    hardware: SimulatedHardware,
+) -> None:
+    """An exchange that would pass max_volume_to_stop should pump nothing and say why."""
+    before = hardware.snapshot().volume_ml
+    limit = [["dosing_automation.config", "max_volume_to_stop", "14.5"]]
+    done = await run_job(
+        unit_client,
+        unit,
+        "dosing_automation",
+        config=limit,
+        automation_name="chemostat",
+        duration=0.01,
+        exchange_volume_ml=1.0,
+    )
+    assert done["status"] == "succeeded", done
+    event = await retained(broker.port, f"{TOPIC}/dosing_automation/latest_event")
+    assert event["event_name"] == "ErrorOccurred"
+    assert "max_volume_to_stop (14.5 mL)" in event["message"]
+    assert hardware.snapshot().volume_ml == before
