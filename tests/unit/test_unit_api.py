@@ -119,6 +119,8 @@ async def test_od_reading_publishes_readings(
     assert reading["ir_led_intensity"] == 80.0
     od2 = await retained(broker.port, f"pioreactor/pio01/{EXPERIMENT}/od_reading/od2")
     assert od2["angle"] == "90"
+    raw2 = await retained(broker.port, f"pioreactor/pio01/{EXPERIMENT}/od_reading/raw_od2")
+    assert raw2["calibrated"] == 0 and raw2["channel"] == "2"
 
 
 async def test_capabilities_versions_clock(
