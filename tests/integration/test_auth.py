@@ -11,10 +11,8 @@ import aiomqtt
 import httpx
 import pytest
 
-from pioleader.net import free_port
-from pioleader.settings import load_leader_settings
 from pioleader.up import DEMO_EXPERIMENT, SimulatedCluster
-from tests.integration.conftest import poll_until_done
+from tests.integration.conftest import poll_until_done, simulated_cluster
 
 pytestmark = pytest.mark.integration
 
@@ -24,27 +22,13 @@ BEARER = {"Authorization": f"Bearer {KEY}"}
 
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[SimulatedCluster]:
-    data_dir = tmp_path / "cluster"
-    load_leader_settings(data_dir).config_files.set_shared_values(
-        {
-            ("pioleader", "api_key"): KEY,
-            ("mqtt", "username"): "pioreactor",
-            ("mqtt", "password"): "raspberry-sekrit",
-        }
-    )
-    cluster = SimulatedCluster(
-        data_dir=data_dir,
-        workers=1,
-        port=free_port(),
-        mqtt_port=free_port(),
-        mqtt_ws_port=free_port(),
-        log_level="warning",
-    )
-    try:
-        cluster.start()
+    config = {
+        ("pioleader", "api_key"): KEY,
+        ("mqtt", "username"): "pioreactor",
+        ("mqtt", "password"): "raspberry-sekrit",
+    }
+    with simulated_cluster(tmp_path / "cluster", workers=1, config=config) as cluster:
         yield cluster
-    finally:
-        cluster.stop()
 
 
 def assert_401(response: httpx.Response) -> None:

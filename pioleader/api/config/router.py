@@ -1,8 +1,7 @@
 """Endpoints for the cluster's configuration (behaviour §3.7, §7).
 
 GET/PATCH /api/config/shared, GET /api/config/shared/history, GET /api/config/units/{unit},
-GET/PATCH /api/config/units/{unit}/specific, GET /api/config/units/{unit}/specific/history,
-and our GET /api/config/shared/sync (which worker has the current shared file).
+GET/PATCH /api/config/units/{unit}/specific, GET /api/config/units/{unit}/specific/history.
 """
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ from pioleader.api.config.models import (
     ConfigVersion,
     MergedConfigs,
     SharedConfigUpdated,
-    SyncState,
 )
 from pioleader.api.config.store import SHARED_FILENAME, unit_filename
 from pioleader.cluster import UnitRequest, fanout
@@ -77,9 +75,7 @@ def _unit_failure(unit: str, envelope: dict[str, Any]) -> ApiError:
     )
 
 
-@router.get(
-    "/shared", response_class=PlainTextResponse, responses={**PLAIN_TEXT, **error_responses()}
-)
+@router.get("/shared", responses={**PLAIN_TEXT, **error_responses()})
 async def get_shared_config(services: ServicesDep) -> PlainTextResponse:
     """The shared ``config.ini`` (secrets masked unless an api_key protects the API)."""
     return PlainTextResponse(_shown(services, await services.config_sync.shared_text()))
@@ -112,12 +108,6 @@ async def get_shared_config_history(services: ServicesDep) -> list[ConfigVersion
     return _history(services, await services.config_store.history([SHARED_FILENAME]))
 
 
-@router.get("/shared/sync", response_model=list[SyncState], responses=error_responses())
-async def get_shared_config_sync(services: ServicesDep) -> list[SyncState]:
-    """For each worker the leader has pushed to: does it have the current shared file?"""
-    return await services.config_sync.states()
-
-
 @router.get(
     "/units/{pioreactor_unit}", response_model=MergedConfigs, responses=error_responses(502)
 )
@@ -144,7 +134,6 @@ async def get_config_for_pioreactor_unit(
 
 @router.get(
     "/units/{pioreactor_unit}/specific",
-    response_class=PlainTextResponse,
     responses={**PLAIN_TEXT, **error_responses(502)},
 )
 async def get_specific_config_for_pioreactor_unit(

@@ -66,6 +66,7 @@ class JobContext:
     registry: JobRegistry
     clock: Clock
     env: Mapping[str, str] = field(default_factory=dict)
+    args: tuple[str, ...] = ()
 
 
 class JobRefused(Exception):
