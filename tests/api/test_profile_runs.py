@@ -17,18 +17,10 @@ from pioleader.services import Services
 from pioleader.settings import LeaderSettings
 from tests.conftest import UNIT_PORTS, add_worker, create_experiment, poll_task
 from tests.fakes import FakeUnits
+from tests.profiles.samples import TIMED
 
 E = "exp1"
-PROFILE = """\
-experiment_profile_name: quick
-common:
-  jobs:
-    stirring:
-      actions:
-        - {type: start, t: 0, options: {target_rpm: 400}}
-        - {type: update, t: 30m, options: {target_rpm: 500}}
-        - {type: stop, t: 1h}
-"""
+PROFILE = TIMED
 RUN = "/unit_api/jobs/run/job_name/experiment_profile"
 
 
@@ -75,10 +67,10 @@ async def test_profile_runs_its_actions_then_ends(
 
     running = (await client.get(f"/api/experiments/{E}/experiment_profiles/running")).json()
     assert [r["job_name"] for r in running] == ["experiment_profile"]
-    assert running[0]["settings"]["experiment_profile_name"] == "quick"
+    assert running[0]["settings"]["experiment_profile_name"] == "timed"
     assert running[0]["settings"]["profile_filename"] == "quick.yaml"
     recent = (await client.get(f"/api/experiments/{E}/experiment_profiles/recent")).json()
-    assert [r["experiment_profile_name"] for r in recent] == ["quick"]
+    assert [r["experiment_profile_name"] for r in recent] == ["timed"]
 
     async def ended() -> bool:
         path = f"/api/experiments/{E}/experiment_profiles/running"

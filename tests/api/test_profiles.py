@@ -8,6 +8,7 @@ import httpx
 
 from pioleader.services import Services
 from tests.conftest import create_experiment
+from tests.profiles.samples import TIMED
 
 
 async def test_recent_profile_runs_newest_first(
@@ -47,21 +48,7 @@ async def test_recent_profile_runs_newest_first(
     assert empty.json() == []
 
 
-PROFILE = """\
-experiment_profile_name: quick
-metadata:
-  author: test
-common:
-  jobs:
-    stirring:
-      actions:
-        - type: start
-          t: 0
-          options:
-            target_rpm: 400
-        - type: stop
-          t: 1h
-"""
+PROFILE = TIMED
 
 
 async def test_examples_ship_and_list_newest_first(client: httpx.AsyncClient) -> None:
@@ -126,7 +113,7 @@ async def test_invalid_profile_is_refused_with_located_causes(
         "/api/experiment_profiles/quick.yaml", json={"body": PROFILE.replace("t: 0", "t: -2")}
     )
     assert patched.status_code == 400
-    assert "line 9, common.jobs.stirring.actions[0].t: t is negative" in patched.json()["cause"]
+    assert "line 8, common.jobs.stirring.actions[0].t: t is negative" in patched.json()["cause"]
     assert not (services.profile_files.directory / "quick.yaml").exists()
 
 
@@ -138,7 +125,7 @@ async def test_profile_warnings_are_returned(client: httpx.AsyncClient) -> None:
     )
     assert response.status_code == 200, response.text
     (warning,) = response.json()["diagnostics"]
-    assert warning["code"] == "unknown_unit" and warning["line"] == 15
+    assert warning["code"] == "unknown_unit" and warning["line"] == 12
     assert warning["path"] == "pioreactors.pio77"
 
 

@@ -121,3 +121,11 @@ def simulated_cluster(
         yield cluster
     finally:
         cluster.stop()
+
+
+@pytest.fixture
+async def api(cluster: SimulatedCluster) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the leader of the module's ``cluster``."""
+    base = f"http://127.0.0.1:{cluster.leader_port}"
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        yield client

@@ -7,7 +7,7 @@ import asyncio
 import os
 import signal
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -30,13 +30,6 @@ FAST_STIRRING = {
 def cluster(tmp_path: Path) -> Iterator[SimulatedCluster]:
     with simulated_cluster(tmp_path / "cluster", workers=2) as cluster:
         yield cluster
-
-
-@pytest.fixture
-async def api(cluster: SimulatedCluster) -> AsyncIterator[httpx.AsyncClient]:
-    base = f"http://127.0.0.1:{cluster.leader_port}"
-    async with httpx.AsyncClient(base_url=base, timeout=30) as c:
-        yield c
 
 
 async def task_result(api: httpx.AsyncClient, response: httpx.Response) -> dict:

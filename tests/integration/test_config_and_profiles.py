@@ -9,7 +9,7 @@ import contextlib
 import os
 import signal
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import aiomqtt
@@ -20,6 +20,7 @@ from pioleader.net import wait_for_port
 from pioleader.up import DEMO_EXPERIMENT, SimulatedCluster
 from tests.integration.conftest import poll_until_done, simulated_cluster
 from tests.mqtt import retained
+from tests.profiles.samples import TIMED
 
 pytestmark = pytest.mark.integration
 
@@ -32,13 +33,6 @@ def cluster(tmp_path: Path) -> Iterator[SimulatedCluster]:
     config = {("pioleader", "config_sync_interval_seconds"): "0.5"}
     with simulated_cluster(tmp_path / "cluster", workers=2, config=config) as cluster:
         yield cluster
-
-
-@pytest.fixture
-async def api(cluster: SimulatedCluster) -> AsyncIterator[httpx.AsyncClient]:
-    base = f"http://127.0.0.1:{cluster.leader_port}"
-    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
-        yield client
 
 
 def worker_config(cluster: SimulatedCluster, unit: str) -> str:
@@ -104,16 +98,6 @@ async def test_shared_config_reaches_workers_and_a_returning_one_catches_up(
     assert "initial_target_rpm=321" in history[0]["data"]
 
 
-PROFILE = """\
-experiment_profile_name: integration
-common:
-  jobs:
-    stirring:
-      actions:
-        - {type: start, t: 0, options: {target_rpm: 400}}
-        - {type: update, t: 30m, options: {target_rpm: 450}}
-        - {type: stop, t: 1h}
-"""
 SPEEDUP = 720  # one profile hour in five seconds
 
 
@@ -138,7 +122,7 @@ async def test_profile_run_drives_a_worker_job_in_order_at_its_times(
     watcher = asyncio.create_task(watch())
     await asyncio.wait_for(ready.wait(), 10)
     created = await api.post(
-        "/api/experiment_profiles", json={"filename": "integration.yaml", "body": PROFILE}
+        "/api/experiment_profiles", json={"filename": "integration.yaml", "body": TIMED}
     )
     assert created.status_code == 200, created.text
 
@@ -153,7 +137,7 @@ async def test_profile_run_drives_a_worker_job_in_order_at_its_times(
     )
     assert (await poll_until_done(api, accepted.json()["result_url_path"]))["status"] == "succeeded"
     running = (await api.get(f"/api/experiments/{E}/experiment_profiles/running")).json()
-    assert running[0]["settings"]["experiment_profile_name"] == "integration"
+    assert running[0]["settings"]["experiment_profile_name"] == "timed"
 
     def stopped() -> bool:
         return any(topic == "$state" and value == "disconnected" for _, topic, value in seen)
@@ -170,7 +154,7 @@ async def test_profile_run_drives_a_worker_job_in_order_at_its_times(
 
     started, changed, ended = (
         first("$state", "ready"),
-        first("target_rpm", "450.0"),
+        first("target_rpm", "500.0"),
         first("$state", "disconnected"),
     )
     assert started < changed < ended
@@ -186,7 +170,7 @@ async def test_profile_run_drives_a_worker_job_in_order_at_its_times(
         assert time.monotonic() < deadline
         await asyncio.sleep(0.05)
     recent = (await api.get(f"/api/experiments/{E}/experiment_profiles/recent")).json()
-    assert [run["experiment_profile_name"] for run in recent] == ["integration"]
+    assert [run["experiment_profile_name"] for run in recent] == ["timed"]
     deadline = time.monotonic() + 10
     while True:
         logs = (await api.get(f"/api/experiments/{E}/logs")).json()

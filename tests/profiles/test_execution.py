@@ -10,6 +10,7 @@ from typing import Any
 from pioleader.profiles.execution import ActionFailed, Execution, JobStart
 from pioleader.profiles.validate import load_profile
 from pioleader.unit.jobs.catalog import HARDWARE_JOBS
+from tests.profiles.samples import TIMED
 
 SPEEDUP = 7200.0  # one profile hour in half a second
 TOLERANCE_HOURS = 0.1
@@ -77,23 +78,18 @@ def at(hours: float, actual: float) -> bool:
 async def test_actions_run_in_order_at_their_times() -> None:
     """It should start, update, pause, resume and stop each unit's job at its time, common
     actions on every worker and per-unit ones only on their unit."""
-    text = """
-experiment_profile_name: timed
-common:
-  jobs:
-    stirring:
-      actions:
-        - {type: start, t: 0, options: {target_rpm: 400}}
-        - {type: update, t: 30m, options: {target_rpm: 500}}
-        - {type: stop, t: 1.5}
+    text = (
+        TIMED
+        + """
 pioreactors:
   pio02:
     jobs:
       stirring:
         actions:
-          - {type: pause, t: 1h}
-          - {type: resume, hours_elapsed: 1.25}
+          - {type: pause, t: 40m}
+          - {type: resume, hours_elapsed: 0.8}
 """
+    )
     cluster = RecordingCluster(["pio01", "pio02"])
     logs = await run(text, cluster)
     pio01 = [(what, detail) for _, unit, _, what, detail in cluster.done if unit == "pio01"]
@@ -108,9 +104,9 @@ pioreactors:
     expected = [
         (0, "start"),
         (0.5, "target_rpm"),
+        (2 / 3, "$state"),
+        (0.8, "$state"),
         (1.0, "$state"),
-        (1.25, "$state"),
-        (1.5, "$state"),
     ]
     assert [what for _, what, _ in pio02] == [what for _, what in expected]
     assert [d for _, _, d in pio02[2:]] == ["sleeping", "ready", "disconnected"]

@@ -36,6 +36,7 @@ from pioleader.unit.jobs.catalog import HARDWARE_JOBS
 
 router = APIRouter(tags=["experiment profiles"])
 
+ExperimentPath = Annotated[str, Path(description="Experiment name.")]
 FilenamePath = Annotated[
     str, Path(description="The profile's file name, e.g. demo.yaml.", max_length=200)
 ]
@@ -177,7 +178,7 @@ async def delete_experiment_profile(
     responses=error_responses(),
 )
 async def get_running_profiles(
-    experiment: Annotated[str, Path(description="Experiment name.")], services: ServicesDep
+    experiment: ExperimentPath, services: ServicesDep
 ) -> list[RunningProfile]:
     """Profiles the leader is running in the experiment, with their settings."""
     registry = services.unit.registry
@@ -200,7 +201,7 @@ async def get_running_profiles(
     responses=error_responses(),
 )
 async def get_recent_experiment_profile_runs(
-    experiment: Annotated[str, Path(description="Experiment name.")], services: ServicesDep
+    experiment: ExperimentPath, services: ServicesDep
 ) -> list[ProfileRun]:
     """Profiles run in the experiment, newest first."""
     return await services.profile_runs.recent(experiment)
