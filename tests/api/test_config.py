@@ -130,6 +130,11 @@ async def test_merged_config_of_every_unit_reports_failures_per_unit(
     assert body["errors"]["pio02"]["ok"] is False
     assert body["errors"]["pio02"]["error"]["kind"] == "connection_error"
 
+    limited = await client.get("/api/config/units/$broadcast?unit=pio01&unit=leader")
+    assert sorted(limited.json()["configs"]) == ["leader", "pio01"]
+    assert limited.json()["errors"] == {}
+    assert (await client.get("/api/config/units/$broadcast?unit=nope")).status_code == 400
+
     single = await client.get("/api/config/units/pio02")
     assert single.status_code == 502 and "pio02" in single.json()["cause"]
     unknown = await client.get("/api/config/units/nope")

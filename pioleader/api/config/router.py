@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import PlainTextResponse
 
 from pioleader.api.config.models import (
@@ -112,10 +112,20 @@ async def get_shared_config_history(services: ServicesDep) -> list[ConfigVersion
     "/units/{pioreactor_unit}", response_model=MergedConfigs, responses=error_responses(502)
 )
 async def get_config_for_pioreactor_unit(
-    pioreactor_unit: UnitPath, services: ServicesDep
+    pioreactor_unit: UnitPath,
+    services: ServicesDep,
+    unit: Annotated[
+        list[str] | None,
+        Query(
+            description="With $broadcast: only these units (repeat the parameter).", max_length=100
+        ),
+    ] = None,
 ) -> MergedConfigs:
-    """Each unit's effective configuration; ``$broadcast``: every unit, failures in errors."""
+    """Each unit's effective configuration; ``$broadcast``: every unit (or the ``unit``
+    query parameters' units), failures in errors."""
     units = await services.targets.expand_to_units(pioreactor_unit)
+    if pioreactor_unit == BROADCAST and unit:
+        units = [await services.targets.require_unit(name) for name in dict.fromkeys(unit)]
     leader = services.settings.leader_hostname
     configs: dict[str, dict[str, dict[str, str]]] = {}
     if leader in units:
