@@ -91,7 +91,8 @@ class Execution:
         plans: list[tuple[str, str, Job]] = [
             (unit, name, job) for unit in workers for name, job in self.profile.common.jobs.items()
         ]
-        for unit, block in self.profile.pioreactors.items():
+        for key, block in self.profile.pioreactors.items():
+            unit = self.profile.unit_of(key)
             if unit not in workers:
                 await self.log(
                     "warning",

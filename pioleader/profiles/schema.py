@@ -11,8 +11,9 @@ common:                            # every worker assigned to the experiment
         - {type: start, t: 0, options: {target_rpm: 400}}
         - {type: update, t: 30m, options: {target_rpm: 500}}
         - {type: stop, t: 2h}
-pioreactors:                       # one worker each
+pioreactors:                       # one worker each (by name, or by an alias)
   pio01: {label: control, jobs: {...}}
+aliases: {pio02: treated}          # optional: then `treated:` under pioreactors means pio02
 ```
 
 Action types: start, stop, pause, resume, update, log, and the containers ``repeat`` (``every``,
@@ -117,8 +118,14 @@ class Profile(_Strict):
     metadata: Annotated[Metadata, _empty_if_none(Metadata)] = Field(default_factory=Metadata)
     plugins: Annotated[list[Plugin], _empty_if_none(list)] = Field(default_factory=list)
     inputs: Annotated[dict[str, Scalar], _empty_if_none(dict)] = Field(default_factory=dict)
+    # unit → another name for it, usable as a key of ``pioreactors``.
+    aliases: Annotated[dict[str, str], _empty_if_none(dict)] = Field(default_factory=dict)
     common: Annotated[Common, _empty_if_none(Common)] = Field(default_factory=Common)
     pioreactors: Annotated[dict[str, UnitProfile], _empty_if_none(dict)] = Field(
         default_factory=dict
     )
     version: int | str | None = None
+
+    def unit_of(self, name: str) -> str:
+        """The unit a key of ``pioreactors`` names (an alias or the unit itself)."""
+        return next((unit for unit, alias in self.aliases.items() if alias == name), name)

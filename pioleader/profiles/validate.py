@@ -190,9 +190,9 @@ def _schema_hint(problem: Mapping[str, Any]) -> str:
 def _jobs_of(profile: Profile) -> Iterator[tuple[Path, str, Job, str | None]]:
     for name, job in profile.common.jobs.items():
         yield ("common", "jobs", name), name, job, None
-    for unit, block in profile.pioreactors.items():
+    for key, block in profile.pioreactors.items():
         for name, job in block.jobs.items():
-            yield ("pioreactors", unit, "jobs", name), name, job, unit
+            yield ("pioreactors", key, "jobs", name), name, job, profile.unit_of(key)
 
 
 def _check_meaning(
@@ -203,12 +203,13 @@ def _check_meaning(
 ) -> None:
     if not profile.experiment_profile_name.strip():
         report.add(("experiment_profile_name",), "empty_name", "must not be empty", "Name it.")
-    for unit in profile.pioreactors:
+    for key in profile.pioreactors:
+        unit = profile.unit_of(key)
         try:
             check_unit_name(unit)
         except ValueError as error:
             report.add(
-                ("pioreactors", unit),
+                ("pioreactors", key),
                 "bad_unit",
                 f"unit {unit!r} {error}",
                 "Use the worker's hostname.",
@@ -216,7 +217,7 @@ def _check_meaning(
             continue
         if workers is not None and unit not in workers:
             report.add(
-                ("pioreactors", unit),
+                ("pioreactors", key),
                 "unknown_unit",
                 f"{unit} is not a registered worker; its actions will be skipped",
                 "Register it (PUT /api/workers) or fix the name.",

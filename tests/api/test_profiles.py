@@ -7,7 +7,7 @@ import sqlite3
 import httpx
 
 from pioleader.services import Services
-from tests.conftest import create_experiment
+from tests.conftest import START, create_experiment
 from tests.profiles.samples import TIMED
 
 
@@ -142,3 +142,20 @@ async def test_bad_filenames_are_refused(client: httpx.AsyncClient) -> None:
     assert (
         await client.patch("/api/experiment_profiles/x.json", json={"body": PROFILE})
     ).status_code == 400
+
+
+async def test_profile_runs_are_recorded_only_for_known_experiments(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    """It should record a run of an existing experiment and refuse an unknown one."""
+    assert not await services.profile_runs.add("p", "nope", START)
+    await create_experiment(client, "exp1")
+    assert await services.profile_runs.add("p", "exp1", START)
+    recent = await client.get("/api/experiments/exp1/experiment_profiles/recent")
+    assert recent.json() == [
+        {
+            "started_at": "2026-01-01T12:00:00.000Z",
+            "experiment_profile_name": "p",
+            "experiment": "exp1",
+        }
+    ]

@@ -166,3 +166,20 @@ common:
     logs = await run(text, cluster, stop_after=0.3)
     assert [(unit, what) for _, unit, _, what, _ in cluster.done] == [("pio01", "start")]
     assert any(level == "error" and "pio02 is down" in message for level, message in logs)
+
+
+async def test_aliases_name_units() -> None:
+    """It should run the actions of an aliased block on the unit the alias stands for."""
+    text = """
+experiment_profile_name: aliased
+aliases: {pio02: treated}
+pioreactors:
+  treated:
+    jobs:
+      stirring:
+        actions:
+          - {type: start, t: 0}
+"""
+    cluster = RecordingCluster(["pio01", "pio02"])
+    await run(text, cluster)
+    assert [(unit, what) for _, unit, _, what, _ in cluster.done] == [("pio02", "start")]
