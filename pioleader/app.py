@@ -22,18 +22,19 @@ from pioleader.api.ingester.router import router as ingester_router
 from pioleader.api.jobs.router import router as jobs_router
 from pioleader.api.labels.router import router as labels_router
 from pioleader.api.logs.router import router as logs_router
+from pioleader.api.plugins.router import router as plugins_router
 from pioleader.api.profiles.router import router as profiles_router
 from pioleader.api.system.router import router as system_router
 from pioleader.api.timeseries.router import router as timeseries_router
 from pioleader.api.units.router import router as units_router
+from pioleader.api.usb.router import router as usb_router
 from pioleader.api.workers.router import router as workers_router
 from pioleader.bus import MqttBus
 from pioleader.errors import install_error_handlers
 from pioleader.security import install_request_safety
 from pioleader.services import Overrides, open_services
 from pioleader.settings import LeaderSettings
-from pioleader.unit.config import router as unit_config_router
-from pioleader.unit.router import router as unit_router
+from pioleader.unit.router import unit_api_router
 
 DESCRIPTION = """\
 The Pioreactor leader API, served by pioleader.
@@ -84,9 +85,10 @@ def create_app(settings: LeaderSettings, overrides: Overrides | None = None) -> 
         dosing_router,
         profiles_router,
         config_router,
+        plugins_router,
+        usb_router,
         ingester_router,
-        unit_router,
-        unit_config_router,
+        unit_api_router(),
     ):
         app.include_router(router)
     return app

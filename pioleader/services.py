@@ -33,6 +33,7 @@ from pioleader.cluster import UnitClient, UnitDirectory
 from pioleader.cluster.targets import Targets
 from pioleader.cluster.transport import AiohttpTransport, UnitTransport
 from pioleader.datasets.catalog import DatasetCatalog
+from pioleader.datasets.export import Exporter, Opener, open_for_writing
 from pioleader.db import Database, app_migrations
 from pioleader.profiles.files import ProfileFiles
 from pioleader.profiles.job import JOB_NAME, ProfileRuntime, experiment_profile_job
@@ -58,6 +59,8 @@ class Overrides:
     # What reboot/shutdown of the leader's unit do; the CLI gives ProcessLifecycle. By default
     # they are only recorded, so that an embedded or tested app never ends its own process.
     lifecycle: Lifecycle | None = None
+    # How export files are opened: a test gives one whose disk fills up part-way.
+    export_opener: Opener | None = None
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,7 @@ class Services:
     config_sync: ConfigSync
     models: ModelCatalog
     datasets: DatasetCatalog
+    exporter: Exporter
     unit: UnitServices
 
 
@@ -120,6 +124,14 @@ async def open_services(
         directory = UnitDirectory(settings.config_files)
         workers = WorkerStore(db)
         models = ModelCatalog(settings.data_dir / "models")
+        exporter = Exporter(
+            settings.database_path,
+            settings.exports_dir,
+            min_free_bytes=settings.export_min_free_bytes,
+            opener=overrides.export_opener or open_for_writing,
+        )
+        if leftovers := await asyncio.to_thread(exporter.remove_partials):
+            logger.warning("removed %d partial export(s) left by an earlier run", len(leftovers))
         client = UnitClient(transport, directory, settings.unit_timeouts)
         assignments = AssignmentStore(db)
         profile_runs = ProfileRunStore(db)
@@ -188,6 +200,7 @@ async def open_services(
             config_sync=config_sync,
             models=models,
             datasets=DatasetCatalog(settings.data_dir),
+            exporter=exporter,
             unit=unit,
         )
 

@@ -21,8 +21,8 @@ from pioleader.configuration.validate import (
     normalise,
 )
 from pioleader.errors import ApiError, error_responses
+from pioleader.unit.deps import UnitDep
 from pioleader.unit.models import ConfigCode
-from pioleader.unit.router import UnitDep
 
 router = APIRouter(prefix="/unit_api/config", tags=["unit api"])
 

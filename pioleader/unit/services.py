@@ -25,6 +25,7 @@ from pioleader.unit.bioreactor import BioreactorStore
 from pioleader.unit.hardware import Hardware
 from pioleader.unit.jobs.base import BackgroundJob
 from pioleader.unit.manager import JobManager
+from pioleader.unit.plugins import Plugins
 from pioleader.unit.registry import JobRegistry, unit_migrations
 
 logger = logging.getLogger("pioleader.unit")
@@ -77,8 +78,18 @@ class UnitServices:
     model: PioreactorModel | None
     lifecycle: Lifecycle
     version: str
+    plugins: Plugins
     # Whether configuration reads may show secrets: only when every caller is authenticated.
     reveal_secrets: bool = False
+
+    @property
+    def data_dir(self) -> Path:
+        return self.config_files.data_dir
+
+    async def reload_plugins(self) -> None:
+        """Import the plugins afresh and give the job manager the jobs they add."""
+        await asyncio.to_thread(self.plugins.load)
+        self.jobs.catalog = self.plugins.catalog()
 
     async def after(self, seconds: float, action: str) -> None:
         """Stop every job, then reboot or shut down, once the answer has been sent."""
@@ -116,15 +127,20 @@ async def open_unit(
         if ended:
             logger.warning("%d job(s) of an earlier run of %s had ended", ended, name)
         files = ConfigFiles(data_dir)
+        bioreactor = BioreactorStore(db)
+        plugins = Plugins(data_dir, catalog)
+        await asyncio.to_thread(plugins.load)
         jobs = JobManager(
             unit=name,
             leader=leader,
-            catalog=catalog,
+            catalog=plugins.catalog(),
             config_files=files,
             hardware=hardware,
             mqtt=mqtt,
             registry=registry,
             clock=clock,
+            bioreactor=bioreactor,
+            capacity_ml=model.reactor_capacity_ml if model else None,
         )
         try:
             yield UnitServices(
@@ -134,13 +150,14 @@ async def open_unit(
                 tasks=tasks,
                 jobs=jobs,
                 registry=registry,
-                bioreactor=BioreactorStore(db),
+                bioreactor=bioreactor,
                 bus=bus,
                 config_files=files,
                 model=model,
                 lifecycle=lifecycle,
                 version=__version__,
                 reveal_secrets=reveal_secrets,
+                plugins=plugins,
             )
         finally:
             await jobs.shutdown()

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import hashlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -32,10 +31,9 @@ from pioleader.settings import (
     safety_from_config,
     task_ttl_seconds,
 )
-from pioleader.unit.config import router as unit_config_router
 from pioleader.unit.hardware import CultureParameters, Hardware, SimulatedHardware
 from pioleader.unit.jobs.catalog import HARDWARE_JOBS
-from pioleader.unit.router import router as unit_router
+from pioleader.unit.router import unit_api_router
 from pioleader.unit.services import Lifecycle, RecordingLifecycle, open_unit
 
 
@@ -60,18 +58,6 @@ class WorkerOverrides:
     bus: Bus | None = None
     hardware: Hardware | None = None
     lifecycle: Lifecycle | None = None
-
-
-def culture_for(name: str, speedup: float) -> CultureParameters:
-    """Each unit its own culture, the same every time for the same name."""
-    seed = int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "big")
-    spread = (seed % 1000) / 1000  # 0..1, stable per unit
-    return CultureParameters(
-        seed=seed,
-        initial_od=0.04 + 0.03 * spread,
-        growth_rate_per_hour=0.3 + 0.3 * spread,
-        speedup=speedup,
-    )
 
 
 def load_worker_settings(data_dir: Path, args: argparse.Namespace) -> WorkerSettings:
@@ -148,7 +134,14 @@ def create_worker_app(
                     bus=bus,
                     mqtt=settings.mqtt,
                     hardware=overrides.hardware
-                    or SimulatedHardware(clock, culture_for(settings.name, settings.speedup)),
+                    or SimulatedHardware(
+                        clock,
+                        CultureParameters.for_unit(
+                            settings.name,
+                            settings.speedup,
+                            capacity_ml=model.reactor_capacity_ml if model else 40.0,
+                        ),
+                    ),
                     catalog=HARDWARE_JOBS,
                     model=model,
                     lifecycle=overrides.lifecycle or RecordingLifecycle(),
@@ -165,6 +158,5 @@ def create_worker_app(
     )
     install_error_handlers(app)
     install_request_safety(app, settings.safety)
-    app.include_router(unit_router)
-    app.include_router(unit_config_router)
+    app.include_router(unit_api_router())
     return app

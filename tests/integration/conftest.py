@@ -6,7 +6,6 @@ They install nothing (``make test`` installs mosquitto); they only start, stop a
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 import subprocess
@@ -100,15 +99,9 @@ async def poll_until_done(http: httpx.AsyncClient, url: str, *, within: float = 
     raise AssertionError(f"task at {url} did not finish within {within} s")
 
 
-@contextlib.contextmanager
-def simulated_cluster(
-    data_dir: Path, *, workers: int, config: dict[tuple[str, str], str] | None = None
-) -> Iterator[SimulatedCluster]:
-    """``pioleader up`` with ``workers`` workers on free ports, its shared config given
-    ``config`` first; stopped (every process) on the way out."""
-    if config:
-        load_leader_settings(data_dir).config_files.set_shared_values(config)
-    cluster = SimulatedCluster(
+def simulated_cluster(data_dir: Path, workers: int) -> SimulatedCluster:
+    """A simulated cluster on free ports (not started)."""
+    return SimulatedCluster(
         data_dir=data_dir,
         workers=workers,
         port=free_port(),
@@ -116,6 +109,12 @@ def simulated_cluster(
         mqtt_ws_port=free_port(),
         log_level="warning",
     )
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[SimulatedCluster]:
+    """Mosquitto, the ingester, the leader and two workers as real processes."""
+    cluster = simulated_cluster(tmp_path / "cluster", workers=2)
     try:
         cluster.start()
         yield cluster
@@ -125,7 +124,20 @@ def simulated_cluster(
 
 @pytest.fixture
 async def api(cluster: SimulatedCluster) -> AsyncIterator[httpx.AsyncClient]:
-    """A client of the leader of the module's ``cluster``."""
     base = f"http://127.0.0.1:{cluster.leader_port}"
-    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
-        yield client
+    async with httpx.AsyncClient(base_url=base, timeout=30) as c:
+        yield c
+
+
+async def task_result(api: httpx.AsyncClient, response: httpx.Response) -> dict:
+    """The result of a task that must succeed."""
+    assert response.status_code == 202, response.text
+    done = await poll_until_done(api, response.json()["result_url_path"])
+    assert done["status"] == "succeeded", done
+    result: dict = done["result"]
+    return result
+
+
+def mqtt_port(cluster: SimulatedCluster) -> int:
+    assert cluster.broker is not None
+    return cluster.broker.port

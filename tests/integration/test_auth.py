@@ -11,6 +11,7 @@ import aiomqtt
 import httpx
 import pytest
 
+from pioleader.settings import load_leader_settings
 from pioleader.up import DEMO_EXPERIMENT, SimulatedCluster
 from tests.integration.conftest import poll_until_done, simulated_cluster
 
@@ -22,13 +23,20 @@ BEARER = {"Authorization": f"Bearer {KEY}"}
 
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[SimulatedCluster]:
-    config = {
-        ("pioleader", "api_key"): KEY,
-        ("mqtt", "username"): "pioreactor",
-        ("mqtt", "password"): "raspberry-sekrit",
-    }
-    with simulated_cluster(tmp_path / "cluster", workers=1, config=config) as cluster:
+    data_dir = tmp_path / "cluster"
+    load_leader_settings(data_dir).config_files.set_shared_values(
+        {
+            ("pioleader", "api_key"): KEY,
+            ("mqtt", "username"): "pioreactor",
+            ("mqtt", "password"): "raspberry-sekrit",
+        }
+    )
+    cluster = simulated_cluster(data_dir, workers=1)
+    try:
+        cluster.start()
         yield cluster
+    finally:
+        cluster.stop()
 
 
 def assert_401(response: httpx.Response) -> None:

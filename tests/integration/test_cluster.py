@@ -7,14 +7,11 @@ import asyncio
 import os
 import signal
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
-import httpx
 import pytest
 
 from pioleader.up import DEMO_EXPERIMENT, SimulatedCluster
-from tests.integration.conftest import poll_until_done, simulated_cluster
+from tests.integration.conftest import mqtt_port, task_result
 from tests.mqtt import retained
 
 pytestmark = pytest.mark.integration
@@ -24,25 +21,6 @@ FAST_STIRRING = {
     "options": {"target_rpm": 400},
     "config_overrides": [["stirring.config", "duration_between_updates_seconds", "0.5"]],
 }
-
-
-@pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[SimulatedCluster]:
-    with simulated_cluster(tmp_path / "cluster", workers=2) as cluster:
-        yield cluster
-
-
-async def task_result(api: httpx.AsyncClient, response: httpx.Response) -> dict:
-    assert response.status_code == 202, response.text
-    done = await poll_until_done(api, response.json()["result_url_path"])
-    assert done["status"] == "succeeded", done
-    result: dict = done["result"]
-    return result
-
-
-def mqtt_port(cluster: SimulatedCluster) -> int:
-    assert cluster.broker is not None
-    return cluster.broker.port
 
 
 async def test_job_lifecycle_through_the_leader(cluster: SimulatedCluster, api) -> None:

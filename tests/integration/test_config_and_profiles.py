@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from pioleader.net import wait_for_port
+from pioleader.settings import load_leader_settings
 from pioleader.up import DEMO_EXPERIMENT, SimulatedCluster
 from tests.integration.conftest import poll_until_done, simulated_cluster
 from tests.mqtt import retained
@@ -29,10 +30,17 @@ E = DEMO_EXPERIMENT
 
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[SimulatedCluster]:
-    # Workers that missed a change are sent it again within half a second.
-    config = {("pioleader", "config_sync_interval_seconds"): "0.5"}
-    with simulated_cluster(tmp_path / "cluster", workers=2, config=config) as cluster:
+    """Two workers; one that missed a config change is sent it again within half a second."""
+    data_dir = tmp_path / "cluster"
+    load_leader_settings(data_dir).config_files.set_shared_values(
+        {("pioleader", "config_sync_interval_seconds"): "0.5"}
+    )
+    cluster = simulated_cluster(data_dir, workers=2)
+    try:
+        cluster.start()
         yield cluster
+    finally:
+        cluster.stop()
 
 
 def worker_config(cluster: SimulatedCluster, unit: str) -> str:

@@ -4,11 +4,34 @@ from __future__ import annotations
 
 from typing import Any
 
+from pioleader.unit.jobs.actions import (
+    AddAltMedia,
+    AddMedia,
+    CirculateAltMedia,
+    CirculateMedia,
+    LedIntensity,
+    RemoveWaste,
+)
 from pioleader.unit.jobs.base import BackgroundJob
-from pioleader.unit.jobs.od_reading import ODReading
+from pioleader.unit.jobs.growth_rate import GrowthRateCalculating
+from pioleader.unit.jobs.od_reading import ODBlank, ODReading
 from pioleader.unit.jobs.stirring import Stirring
 
-HARDWARE_JOBS: dict[str, type[BackgroundJob]] = {job.job_name: job for job in (Stirring, ODReading)}
+HARDWARE_JOBS: dict[str, type[BackgroundJob]] = {
+    job.job_name: job
+    for job in (
+        Stirring,
+        ODReading,
+        ODBlank,
+        GrowthRateCalculating,
+        AddMedia,
+        AddAltMedia,
+        RemoveWaste,
+        CirculateMedia,
+        CirculateAltMedia,
+        LedIntensity,
+    )
+}
 
 
 def describe(job: type[BackgroundJob]) -> dict[str, Any]:
