@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from importlib import resources
 from typing import Any
 
 from pioleader.profiles.execution import ActionFailed, Execution, JobStart
@@ -183,3 +184,20 @@ pioreactors:
     cluster = RecordingCluster(["pio01", "pio02"])
     await run(text, cluster)
     assert [(unit, what) for _, unit, _, what, _ in cluster.done] == [("pio02", "start")]
+
+
+async def test_the_stirring_ramp_example_runs() -> None:
+    """It should run the shipped ramp: +100 RPM every half hour while below 700, a pause on
+    pio01 only, and everything stopped at the end."""
+    text = resources.files("pioleader.profiles").joinpath("examples", "stirring_ramp.yaml")
+    cluster = RecordingCluster(["pio01", "pio02"])
+    logs = await run(text.read_text(), cluster)
+    for unit in ("pio01", "pio02"):
+        targets = [d for _, u, _, what, d in cluster.done if u == unit and what == "target_rpm"]
+        assert targets == [500.0, 600.0, 700.0]
+        stops = [(job, d) for _, u, job, what, d in cluster.done if u == unit and what == "$state"]
+        expected = [("stirring", "disconnected"), ("od_reading", "disconnected")]
+        if unit == "pio01":
+            expected = [("stirring", "sleeping"), ("stirring", "ready"), *expected]
+        assert sorted(stops) == sorted(expected)
+    assert ("notice", "The ramp is over.") in logs
