@@ -74,6 +74,7 @@ class JobContext:
     env: Mapping[str, str] = field(default_factory=dict)
     bioreactor: BioreactorStore | None = None
     capacity_ml: float | None = None
+    args: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
