@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from pioleader import __version__
+from pioleader.api.archives.router import router as archives_router
 from pioleader.api.assignments.router import router as assignments_router
 from pioleader.api.assignments.service import republish_assignments
 from pioleader.api.datasets.router import router as datasets_router
@@ -85,6 +86,7 @@ def create_app(settings: LeaderSettings, overrides: Overrides | None = None) -> 
         profiles_router,
         plugins_router,
         usb_router,
+        archives_router,
         ingester_router,
         unit_api_router(),
     ):
