@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import binascii
 import configparser
 import shutil
 from pathlib import Path
@@ -166,7 +165,7 @@ async def install_plugin_file(body: PluginFile, unit: UnitDep) -> TaskAccepted:
         raise refused(error) from error
     try:
         content = base64.b64decode(body.content_base64, validate=True)
-    except binascii.Error as error:
+    except ValueError as error:  # binascii.Error, or characters that are not ASCII
         raise ApiError(
             400,
             "Invalid plugin file.",

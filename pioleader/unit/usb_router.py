@@ -41,7 +41,9 @@ async def on_drive(unit: UnitServices, action: Callable[[UsbDrive], Any]) -> Any
         ) from problem
 
 
-@router.get("", response_model=UsbStatus, response_model_exclude_unset=True)
+@router.get(
+    "", response_model=UsbStatus, response_model_exclude_unset=True, responses=error_responses()
+)
 async def get_usb_status(unit: UnitDep) -> UsbStatus:
     """Whether a drive is present and mounted."""
     return UsbStatus(**await on_drive(unit, UsbDrive.status))
