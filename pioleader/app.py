@@ -27,6 +27,7 @@ from pioleader.api.profiles.router import router as profiles_router
 from pioleader.api.system.router import router as system_router
 from pioleader.api.timeseries.router import router as timeseries_router
 from pioleader.api.units.router import router as units_router
+from pioleader.api.updates.router import router as updates_router
 from pioleader.api.usb.router import router as usb_router
 from pioleader.api.workers.router import router as workers_router
 from pioleader.bus import MqttBus
@@ -79,6 +80,7 @@ def create_app(settings: LeaderSettings, overrides: Overrides | None = None) -> 
         units_router,
         jobs_router,
         system_router,
+        updates_router,
         datasets_router,
         timeseries_router,
         logs_router,

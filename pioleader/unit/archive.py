@@ -145,6 +145,14 @@ def _member_problem(info: zipfile.ZipInfo) -> str | None:
     return None
 
 
+def check_members(members: list[zipfile.ZipInfo]) -> None:
+    """Refuse absolute paths, '..', backslashes, links and special files anywhere."""
+    for info in members:
+        problem = _member_problem(info)
+        if problem:
+            raise ArchiveRefused(f"archive member {problem}.")
+
+
 def check_archive(archive_path: Path, unit: str) -> tuple[str, list[zipfile.ZipInfo]]:
     """Validate the whole archive; return the prefix of this unit's files (``""`` for a unit
     backup, ``"<unit>/"`` in a cluster backup) and the members to restore."""
@@ -153,10 +161,7 @@ def check_archive(archive_path: Path, unit: str) -> tuple[str, list[zipfile.ZipI
     try:
         with zipfile.ZipFile(archive_path) as archive:
             members = archive.infolist()
-            for info in members:
-                problem = _member_problem(info)
-                if problem:
-                    raise ArchiveRefused(f"archive member {problem}.")
+            check_members(members)
             names = {info.filename for info in members}
             prefix = "" if METADATA in names else f"{unit}/"
             if prefix + METADATA not in names:
