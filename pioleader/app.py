@@ -16,6 +16,7 @@ from pioleader.api.archives.router import router as archives_router
 from pioleader.api.assignments.router import router as assignments_router
 from pioleader.api.assignments.service import republish_assignments
 from pioleader.api.datasets.router import router as datasets_router
+from pioleader.api.discovery.router import router as discovery_router
 from pioleader.api.dosing.router import router as dosing_router
 from pioleader.api.experiments.router import router as experiments_router
 from pioleader.api.ingester.router import router as ingester_router
@@ -76,6 +77,7 @@ def create_app(settings: LeaderSettings, overrides: Overrides | None = None) -> 
         assignments_router,
         experiments_router,
         labels_router,
+        discovery_router,
         workers_router,
         units_router,
         jobs_router,

@@ -7,6 +7,7 @@ units, task ids) through ``Overrides`` instead of patching import paths.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -26,10 +27,12 @@ from pioleader.bus import Bus
 from pioleader.bus.audit import AuditLog
 from pioleader.clock import Clock, SystemClock
 from pioleader.cluster import UnitClient, UnitDirectory
+from pioleader.cluster.discovery import Discovery, ZeroconfDiscovery, interfaces_for
 from pioleader.cluster.targets import Targets
 from pioleader.cluster.transport import AiohttpTransport, UnitTransport
 from pioleader.datasets.catalog import DatasetCatalog
 from pioleader.db import Database, app_migrations
+from pioleader.launcher import Launcher, WorkerLauncher
 from pioleader.resources import open_bus, open_task_runner
 from pioleader.settings import LeaderSettings
 from pioleader.tasks import TaskRunner
@@ -51,6 +54,9 @@ class Overrides:
     # What reboot/shutdown of the leader's unit do; the CLI gives ProcessLifecycle. By default
     # they are only recorded, so that an embedded or tested app never ends its own process.
     lifecycle: Lifecycle | None = None
+    # How workers are found (mDNS by default) and simulated ones started.
+    discovery: Discovery | None = None
+    launcher: Launcher | None = None
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,9 @@ class Services:
     models: ModelCatalog
     datasets: DatasetCatalog
     unit: UnitServices
+    discovery: Discovery
+    # None unless [pioleader] launch_simulated_workers is true (``pioleader up`` sets it).
+    launcher: Launcher | None
 
 
 @contextlib.asynccontextmanager
@@ -125,6 +134,22 @@ async def open_services(
                 lifecycle=overrides.lifecycle or RecordingLifecycle(),
             )
         )
+        config = await asyncio.to_thread(settings.config_files.merged)
+        discovery = overrides.discovery or ZeroconfDiscovery(
+            interfaces_for(
+                settings.leader_address, config.get("pioleader", "mdns_interfaces", fallback="")
+            )
+        )
+        launcher = overrides.launcher
+        if launcher is None and config.getboolean(
+            "pioleader", "launch_simulated_workers", fallback=False
+        ):
+            launcher = WorkerLauncher(
+                settings,
+                speedup=config.getfloat("pioleader", "simulated_worker_speedup", fallback=1.0),
+            )
+        if launcher is not None:
+            stack.push_async_callback(launcher.close)
         yield Services(
             settings=settings,
             clock=clock,
@@ -146,4 +171,6 @@ async def open_services(
             models=models,
             datasets=DatasetCatalog(settings.data_dir),
             unit=unit,
+            discovery=discovery,
+            launcher=launcher,
         )
