@@ -140,6 +140,7 @@ async def open_services(
                 settings.leader_address, config.get("pioleader", "mdns_interfaces", fallback="")
             )
         )
+        stack.push_async_callback(discovery.aclose)
         launcher = overrides.launcher
         if launcher is None and config.getboolean(
             "pioleader", "launch_simulated_workers", fallback=False

@@ -46,6 +46,8 @@ class Discovery(Protocol):
         """The workers announcing themselves now, sorted by name."""
         ...
 
+    async def aclose(self) -> None: ...
+
 
 def interfaces_for(address: str, configured: str = "") -> Interfaces:
     """``configured`` (comma-separated addresses, or "all") wins; otherwise loopback for a
@@ -85,35 +87,58 @@ def _text(properties: dict[bytes, bytes | None], key: str) -> str | None:
 
 
 class ZeroconfDiscovery:
+    """One browser for the leader's lifetime, started by the first ``browse``.
+
+    A long-lived browser sees announcements and goodbyes as they happen; browsing afresh for
+    every request would miss answers, since responders rate-limit repeated answers (RFC 6762).
+    The first ``browse`` listens until no new worker appeared for ``quiet_seconds``.
+    """
+
     def __init__(
         self, interfaces: Interfaces, *, quiet_seconds: float = 1.5, max_seconds: float = 10.0
     ) -> None:
         self._interfaces = interfaces
         self._quiet = quiet_seconds
         self._max = max_seconds
+        self._zeroconf: AsyncZeroconf | None = None
+        self._browser: AsyncServiceBrowser | None = None
+        self._listener = _Names()
+        self._starting = asyncio.Lock()
 
-    async def browse(self) -> list[Announced]:
-        zeroconf = AsyncZeroconf(interfaces=self._interfaces, ip_version=IPVersion.V4Only)
-        listener = _Names()
-        browser = AsyncServiceBrowser(zeroconf.zeroconf, SERVICE_TYPE, listener=listener)
-        try:
+    async def _start(self) -> AsyncZeroconf:
+        async with self._starting:
+            if self._zeroconf is not None:
+                return self._zeroconf
+            zeroconf = AsyncZeroconf(interfaces=self._interfaces, ip_version=IPVersion.V4Only)
+            self._listener.last_new = time.monotonic()
+            self._browser = AsyncServiceBrowser(
+                zeroconf.zeroconf, SERVICE_TYPE, listener=self._listener
+            )
             started = time.monotonic()
             # Browsing is listening: answers arrive over this window, then stop coming.
             while True:
                 now = time.monotonic()
-                if now - listener.last_new >= self._quiet or now - started >= self._max:
+                if now - self._listener.last_new >= self._quiet or now - started >= self._max:
                     break
                 await asyncio.sleep(0.1)
-            found = []
-            for name in sorted(listener.names):
-                info = await zeroconf.async_get_service_info(SERVICE_TYPE, name, 1500)
-                announced = _announced(info) if info is not None else None
-                if announced is not None:
-                    found.append(announced)
-            return sorted(found, key=lambda a: a.pioreactor_unit)
-        finally:
-            await browser.async_cancel()
-            await zeroconf.async_close()
+            self._zeroconf = zeroconf
+            return zeroconf
+
+    async def browse(self) -> list[Announced]:
+        zeroconf = await self._start()
+        found = []
+        for name in sorted(self._listener.names):
+            info = await zeroconf.async_get_service_info(SERVICE_TYPE, name, 1500)
+            announced = _announced(info) if info is not None else None
+            if announced is not None:
+                found.append(announced)
+        return sorted(found, key=lambda a: a.pioreactor_unit)
+
+    async def aclose(self) -> None:
+        if self._browser is not None:
+            await self._browser.async_cancel()
+        if self._zeroconf is not None:
+            await self._zeroconf.async_close()
 
 
 def _announced(info: ServiceInfo) -> Announced | None:
@@ -166,6 +191,7 @@ class Announcer:
         logger.info("announcing %s over mDNS", worker.pioreactor_unit)
 
     async def close(self) -> None:
-        if self._zeroconf is not None:
-            await self._zeroconf.async_unregister_all_services()
-            await self._zeroconf.async_close()
+        zeroconf, self._zeroconf = self._zeroconf, None
+        if zeroconf is not None:
+            await zeroconf.async_unregister_all_services()
+            await zeroconf.async_close()

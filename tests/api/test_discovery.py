@@ -28,6 +28,9 @@ class FakeDiscovery:
     async def browse(self) -> list[Announced]:
         return sorted(self.announced, key=lambda a: a.pioreactor_unit)
 
+    async def aclose(self) -> None:
+        return None
+
 
 @dataclass
 class FakeLauncher:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 from zeroconf import InterfaceChoice
 
 from pioleader.cluster.discovery import Announced, Announcer, ZeroconfDiscovery, interfaces_for
@@ -25,10 +28,22 @@ async def test_announced_worker_is_found_then_gone() -> None:
     try:
         found = [a for a in await discovery.browse() if a.pioreactor_unit == WORKER.pioreactor_unit]
         assert found == [WORKER]
+        await announcer.close()
+        deadline = time.monotonic() + 10
+        while WORKER in await discovery.browse():  # the goodbye reaches the browser
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.1)
+        again = Announcer(WORKER)
+        await again.start()  # a worker that comes back is seen by the running browser
+        try:
+            while WORKER not in await discovery.browse():
+                assert time.monotonic() < deadline
+                await asyncio.sleep(0.1)
+        finally:
+            await again.close()
     finally:
         await announcer.close()
-    later = await discovery.browse()
-    assert WORKER.pioreactor_unit not in [a.pioreactor_unit for a in later]
+        await discovery.aclose()
 
 
 def test_interfaces() -> None:
