@@ -6,6 +6,7 @@ They install nothing (``make test`` installs mosquitto); they only start, stop a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -21,6 +22,7 @@ import pytest
 from pioleader.broker import Mosquitto
 from pioleader.net import free_port, wait_for_port
 from pioleader.settings import load_leader_settings
+from pioleader.up import SimulatedCluster
 
 
 class LeaderProcess:
@@ -96,3 +98,21 @@ async def poll_until_done(http: httpx.AsyncClient, url: str, *, within: float = 
         assert response.status_code == 202, response.text
         await asyncio.sleep(0.05)
     raise AssertionError(f"task at {url} did not finish within {within} s")
+
+
+@contextlib.contextmanager
+def running_cluster(data_dir: Path, workers: int) -> Iterator[SimulatedCluster]:
+    """``pioleader up`` in this process, on free ports, stopped on exit."""
+    cluster = SimulatedCluster(
+        data_dir=data_dir,
+        workers=workers,
+        port=free_port(),
+        mqtt_port=free_port(),
+        mqtt_ws_port=free_port(),
+        log_level="warning",
+    )
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()

@@ -13,9 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from pioleader.net import free_port
 from pioleader.up import DEMO_EXPERIMENT, SimulatedCluster
-from tests.integration.conftest import poll_until_done
+from tests.integration.conftest import poll_until_done, running_cluster
 from tests.mqtt import retained
 
 pytestmark = pytest.mark.integration
@@ -29,19 +28,8 @@ FAST_STIRRING = {
 
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[SimulatedCluster]:
-    cluster = SimulatedCluster(
-        data_dir=tmp_path / "cluster",
-        workers=2,
-        port=free_port(),
-        mqtt_port=free_port(),
-        mqtt_ws_port=free_port(),
-        log_level="warning",
-    )
-    try:
-        cluster.start()
+    with running_cluster(tmp_path / "cluster", workers=2) as cluster:
         yield cluster
-    finally:
-        cluster.stop()
 
 
 @pytest.fixture

@@ -18,8 +18,7 @@ import pytest
 
 from pioleader.broker import Mosquitto
 from pioleader.net import free_port, wait_for_port
-from pioleader.up import SimulatedCluster
-from tests.integration.conftest import poll_until_done
+from tests.integration.conftest import poll_until_done, running_cluster
 from tests.mqtt import retained
 from tests.plugin_files import build_wheel
 
@@ -181,16 +180,7 @@ async def test_backup_and_restore_a_worker(leader_and_worker: tuple[str, WorkerP
 async def test_setup_starts_a_simulated_worker(tmp_path: Path) -> None:
     """It should start a new simulated worker from the leader of `pioleader up`, register it,
     and reach it; the launched worker stops with the cluster."""
-    cluster = SimulatedCluster(
-        data_dir=tmp_path / "cluster",
-        workers=1,
-        port=free_port(),
-        mqtt_port=free_port(),
-        mqtt_ws_port=free_port(),
-        log_level="warning",
-    )
-    try:
-        cluster.start()
+    with running_cluster(tmp_path / "cluster", workers=1) as cluster:
         async with httpx.AsyncClient(
             base_url=f"http://127.0.0.1:{cluster.leader_port}", timeout=60
         ) as api:
@@ -206,5 +196,3 @@ async def test_setup_starts_a_simulated_worker(tmp_path: Path) -> None:
             health = await task_result(api, await api.get("/api/units/pio09/versions/app"))
             assert health["pio09"]["ok"] is True
             assert (cluster.data_dir / "units" / "pio09" / "config.ini").is_file()
-    finally:
-        cluster.stop()
