@@ -261,8 +261,10 @@ class Plugins:
 
     def _load_distribution(self, dist: importlib.metadata.Distribution, loaded: Loaded) -> None:
         name = dist.metadata["Name"] or "?"
-        if str(self.site) not in sys.path:
-            sys.path.insert(0, str(self.site))
+        # This unit's plugin environment first (in-process tests host several units).
+        if str(self.site) in sys.path:
+            sys.path.remove(str(self.site))
+        sys.path.insert(0, str(self.site))
         for entry_point in dist.entry_points.select(group=ENTRY_POINT_GROUP):
             top = entry_point.module.split(".")[0]
             for cached in [m for m in sys.modules if m == top or m.startswith(top + ".")]:
