@@ -16,6 +16,8 @@ from pioleader.api.assignments.router import router as assignments_router
 from pioleader.api.assignments.service import republish_assignments
 from pioleader.api.config.router import router as config_router
 from pioleader.api.datasets.router import router as datasets_router
+from pioleader.api.descriptors.router import router as descriptors_router
+from pioleader.api.descriptors.router import unit_router as unit_descriptors_router
 from pioleader.api.dosing.router import router as dosing_router
 from pioleader.api.experiments.router import router as experiments_router
 from pioleader.api.ingester.router import router as ingester_router
@@ -88,7 +90,9 @@ def create_app(settings: LeaderSettings, overrides: Overrides | None = None) -> 
         plugins_router,
         usb_router,
         ingester_router,
+        descriptors_router,
         unit_api_router(),
+        unit_descriptors_router,
     ):
         app.include_router(router)
     return app
