@@ -8,6 +8,7 @@ import os
 import signal
 import time
 
+import httpx
 import pytest
 
 from pioleader.up import DEMO_EXPERIMENT, SimulatedCluster
