@@ -31,7 +31,7 @@ from pioleader.errors import install_error_handlers
 from pioleader.security import install_request_safety
 from pioleader.services import Overrides, open_services
 from pioleader.settings import LeaderSettings
-from pioleader.unit.router import router as unit_router
+from pioleader.unit.routers import UNIT_ROUTERS
 
 DESCRIPTION = """\
 The Pioreactor leader API, served by pioleader.
@@ -82,7 +82,7 @@ def create_app(settings: LeaderSettings, overrides: Overrides | None = None) -> 
         dosing_router,
         profiles_router,
         ingester_router,
-        unit_router,
+        *UNIT_ROUTERS,
     ):
         app.include_router(router)
     return app

@@ -44,6 +44,8 @@ class CultureParameters:
     stirrer_time_constant_s: float = 1.5
     noise: float = 0.003
     speedup: float = 1.0
+    # Peristaltic pumps: mL per second at 100 % duty cycle, proportional below.
+    pump_ml_per_second: float = 0.6
 
 
 @dataclass
@@ -57,6 +59,10 @@ class SimulatedHardware:
     _rpm: float = 0.0
     _last: datetime | None = None
     _start: datetime | None = None
+    # Water each pump has moved so far, in mL (what a scale under its outlet would show).
+    pumped_ml: dict[str, float] = field(default_factory=dict)
+    # A vial of known OD placed instead of the culture (OD calibration with standards).
+    vial_od: float | None = None
 
     def __post_init__(self) -> None:
         self._random = random.Random(self.params.seed)
@@ -89,8 +95,14 @@ class SimulatedHardware:
             readings[channel] = round(max(noisy, 0.0), 7)
         return readings
 
+    def pump_flow_ml_per_second(self, duty_cycle: float) -> float:
+        """The true flow of a pump at ``duty_cycle`` percent."""
+        return self.params.pump_ml_per_second * max(0.0, min(100.0, duty_cycle)) / 100.0
+
     def optical_density(self) -> float:
         """The culture's OD now (logistic growth after a lag), in the model's units."""
+        if self.vial_od is not None:
+            return self.vial_od
         now = self.clock.now()
         if self._start is None:
             self._start = now
@@ -109,6 +121,10 @@ class SimulatedHardware:
             target = self.duty_cycles.get("stirring", 0.0) * self.params.rpm_per_duty_cycle
             blend = 1 - math.exp(-elapsed / self.params.stirrer_time_constant_s)
             self._rpm += (target - self._rpm) * blend
+            for device, duty_cycle in self.duty_cycles.items():
+                if device.endswith("_pump") and duty_cycle > 0:
+                    moved = self.pump_flow_ml_per_second(duty_cycle) * elapsed
+                    self.pumped_ml[device] = self.pumped_ml.get(device, 0.0) + moved
         self._last = now
 
 

@@ -22,6 +22,9 @@ from pioleader.db import Database
 from pioleader.settings import MqttSettings
 from pioleader.tasks import TaskRunner
 from pioleader.unit.bioreactor import BioreactorStore
+from pioleader.unit.calibrations.protocols import StepContext
+from pioleader.unit.calibrations.sessions import SessionManager, SessionStore
+from pioleader.unit.calibrations.store import CALIBRATIONS, ESTIMATORS, DocumentStore
 from pioleader.unit.hardware import Hardware
 from pioleader.unit.jobs.base import BackgroundJob
 from pioleader.unit.manager import JobManager
@@ -77,6 +80,9 @@ class UnitServices:
     model: PioreactorModel | None
     lifecycle: Lifecycle
     version: str
+    calibrations: DocumentStore
+    estimators: DocumentStore
+    sessions: SessionManager
 
     async def after(self, seconds: float, action: str) -> None:
         """Stop every job, then reboot or shut down, once the answer has been sent."""
@@ -113,6 +119,7 @@ async def open_unit(
         if ended:
             logger.warning("%d job(s) of an earlier run of %s had ended", ended, name)
         files = ConfigFiles(data_dir)
+        calibrations = DocumentStore(data_dir, db, CALIBRATIONS, name)
         jobs = JobManager(
             unit=name,
             leader=leader,
@@ -122,6 +129,13 @@ async def open_unit(
             mqtt=mqtt,
             registry=registry,
             clock=clock,
+        )
+        steps = StepContext(
+            unit=name,
+            hardware=hardware,
+            calibrations=calibrations,
+            now=clock.now,
+            running_jobs=lambda: {job.job_name for job in jobs.running_jobs()},
         )
         try:
             yield UnitServices(
@@ -137,6 +151,9 @@ async def open_unit(
                 model=model,
                 lifecycle=lifecycle,
                 version=__version__,
+                calibrations=calibrations,
+                estimators=DocumentStore(data_dir, db, ESTIMATORS, name),
+                sessions=SessionManager(SessionStore(db), steps),
             )
         finally:
             await jobs.shutdown()

@@ -34,7 +34,7 @@ from pioleader.settings import (
 )
 from pioleader.unit.hardware import CultureParameters, Hardware, SimulatedHardware
 from pioleader.unit.jobs.catalog import HARDWARE_JOBS
-from pioleader.unit.router import router as unit_router
+from pioleader.unit.routers import UNIT_ROUTERS
 from pioleader.unit.services import Lifecycle, RecordingLifecycle, open_unit
 
 
@@ -69,6 +69,7 @@ def culture_for(name: str, speedup: float) -> CultureParameters:
         seed=seed,
         initial_od=0.04 + 0.03 * spread,
         growth_rate_per_hour=0.3 + 0.3 * spread,
+        pump_ml_per_second=0.5 + 0.3 * spread,
         speedup=speedup,
     )
 
@@ -163,5 +164,6 @@ def create_worker_app(
     )
     install_error_handlers(app)
     install_request_safety(app, settings.safety)
-    app.include_router(unit_router)
+    for router in UNIT_ROUTERS:
+        app.include_router(router)
     return app

@@ -1,0 +1,96 @@
+"""What the calibration and estimator endpoints of a unit share: checking names from the path
+and turning the store's exceptions into answers with cause and remediation."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Path
+
+from pioleader.errors import ApiError
+from pioleader.unit.calibrations.models import NAME_PATTERN, Document, name_problem
+from pioleader.unit.calibrations.store import DocumentNotFound, DocumentStore, UnreadableDocument
+
+DevicePath = Annotated[
+    str, Path(description="Device, e.g. media_pump, stirring, od90.", max_length=100)
+]
+NamePath = Annotated[str, Path(description="Name of the calibration or estimator.", max_length=100)]
+
+
+def check_name(value: str, field: str) -> str:
+    """400 unless ``value`` can be one path component (no separators, no '..')."""
+    problem = name_problem(value)
+    if problem:
+        raise ApiError(
+            400,
+            f"Invalid {field}.",
+            cause=f"{field} {value!r} {problem}.",
+            remediation=f"Use a name matching {NAME_PATTERN} without '..'.",
+        )
+    return value
+
+
+def missing(store: DocumentStore, device: str, name: str | None = None) -> ApiError:
+    what = store.kind.folder[:-1]
+    if name is None:
+        return ApiError(
+            404,
+            f"No {store.kind.folder} for {device}.",
+            cause=f"This unit has no {what} stored for device {device!r}.",
+            remediation=f"GET /unit_api/{store.kind.folder} lists the devices that have some.",
+        )
+    return ApiError(
+        404,
+        f"{what.capitalize()} not found.",
+        cause=f"{device}/{name} is not stored on this unit.",
+        remediation=f"GET /unit_api/{store.kind.folder}/{device} lists its {store.kind.folder}.",
+    )
+
+
+async def list_device(
+    store: DocumentStore, device: str, *, missing_is_empty: bool
+) -> list[Document]:
+    documents = await store.list_device(check_name(device, "device"))
+    if documents is None:
+        if missing_is_empty:
+            return []
+        raise missing(store, device)
+    return documents
+
+
+async def get_one(store: DocumentStore, device: str, name: str) -> Document:
+    check_name(device, "device")
+    check_name(name, store.kind.name_field)
+    try:
+        return await store.get(device, name)
+    except DocumentNotFound as exc:
+        raise missing(store, device, name) from exc
+    except UnreadableDocument as exc:
+        raise ApiError(
+            409,
+            f"Stored {store.kind.folder[:-1]} is unreadable.",
+            cause=str(exc),
+            remediation="Delete it and create it again.",
+        ) from exc
+
+
+async def delete_one(store: DocumentStore, device: str, name: str) -> None:
+    check_name(device, "device")
+    check_name(name, store.kind.name_field)
+    try:
+        await store.delete(device, name)
+    except DocumentNotFound as exc:
+        raise missing(store, device, name) from exc
+
+
+async def set_active(store: DocumentStore, device: str, name: str) -> None:
+    check_name(device, "device")
+    check_name(name, store.kind.name_field)
+    try:
+        await store.set_active(device, name)
+    except DocumentNotFound as exc:
+        raise missing(store, device, name) from exc
+
+
+async def clear_active(store: DocumentStore, device: str) -> None:
+    await store.clear_active(check_name(device, "device"))
