@@ -14,8 +14,11 @@ from fastapi import FastAPI
 from pioleader import __version__
 from pioleader.api.assignments.router import router as assignments_router
 from pioleader.api.assignments.service import republish_assignments
+from pioleader.api.calibration_sessions.router import router as calibration_sessions_router
+from pioleader.api.calibrations.router import router as calibrations_router
 from pioleader.api.datasets.router import router as datasets_router
 from pioleader.api.dosing.router import router as dosing_router
+from pioleader.api.estimators.router import router as estimators_router
 from pioleader.api.experiments.router import router as experiments_router
 from pioleader.api.ingester.router import router as ingester_router
 from pioleader.api.jobs.router import router as jobs_router
@@ -82,6 +85,10 @@ def create_app(settings: LeaderSettings, overrides: Overrides | None = None) -> 
         dosing_router,
         profiles_router,
         ingester_router,
+        # Sessions before calibrations: .../calibrations/sessions is not a device.
+        calibration_sessions_router,
+        calibrations_router,
+        estimators_router,
         *UNIT_ROUTERS,
     ):
         app.include_router(router)

@@ -8,8 +8,15 @@ from typing import Annotated
 from fastapi import Path
 
 from pioleader.errors import ApiError
-from pioleader.unit.calibrations.models import NAME_PATTERN, Document, name_problem
-from pioleader.unit.calibrations.store import DocumentNotFound, DocumentStore, UnreadableDocument
+from pioleader.unit.calibrations.models import DEVICE_TYPES, NAME_PATTERN, Document, name_problem
+from pioleader.unit.calibrations.store import (
+    CALIBRATIONS,
+    DocumentNotFound,
+    DocumentStore,
+    InvalidDocument,
+    UnreadableDocument,
+    parse_document,
+)
 
 DevicePath = Annotated[
     str, Path(description="Device, e.g. media_pump, stirring, od90.", max_length=100)
@@ -94,3 +101,35 @@ async def set_active(store: DocumentStore, device: str, name: str) -> None:
 
 async def clear_active(store: DocumentStore, device: str) -> None:
     await store.clear_active(check_name(device, "device"))
+
+
+def check_calibration(device: str, text: str) -> tuple[str, str]:
+    """The calibration's (name, type) when ``text`` is valid YAML for ``device``; else 400."""
+    check_name(device, "device")
+    if device not in DEVICE_TYPES:
+        raise ApiError(
+            400,
+            "Unknown device.",
+            cause=f"device {device!r} is not a calibratable device.",
+            remediation=f"Use one of: {', '.join(DEVICE_TYPES)}.",
+        )
+    try:
+        document = parse_document(CALIBRATIONS, text)
+    except InvalidDocument as exc:
+        raise ApiError(
+            400,
+            "YAML data is not correct, or missing fields.",
+            cause=f"calibration_data: {exc}",
+            remediation="Send a calibration with calibration_type od600, "
+            "simple_peristaltic_pump or simple_stirring and all of its fields.",
+        ) from exc
+    fields = document.model_dump()
+    calibration_type = str(fields["calibration_type"])
+    if calibration_type not in DEVICE_TYPES[device]:
+        raise ApiError(
+            400,
+            "Calibration type does not fit the device.",
+            cause=f"calibration_type {calibration_type!r} cannot calibrate {device!r}.",
+            remediation=f"{device} takes: {', '.join(DEVICE_TYPES[device])}.",
+        )
+    return str(fields["calibration_name"]), calibration_type

@@ -17,6 +17,7 @@ from pioleader.unit.calibrations.curves import CurveError, fit_poly
 from pioleader.unit.calibrations.models import OD_DEVICES, PUMP_DEVICES
 from pioleader.unit.calibrations.steps import InputRefused, Session, StepField, StepType, StepView
 from pioleader.unit.calibrations.store import CALIBRATIONS, DocumentStore, parse_document
+from pioleader.unit.calibrations.usage import run_pump
 from pioleader.unit.hardware import Hardware
 
 
@@ -170,12 +171,11 @@ def _current_duration(data: dict[str, Any]) -> float:
 
 async def _pump_run(ctx: StepContext, session: Session, values: dict[str, Any]) -> str:
     _refuse_if_running(ctx, ("add_media", "add_alt_media", "remove_waste", "dosing_automation"))
-    device, seconds = session.target_device, _current_duration(session.data)
-    _run_hardware(lambda: ctx.hardware.set_pwm(device, float(session.data["dc"])))
+    duty_cycle, seconds = float(session.data["dc"]), _current_duration(session.data)
     try:
-        await asyncio.sleep(seconds)
-    finally:
-        _run_hardware(lambda: ctx.hardware.set_pwm(device, 0.0))
+        await run_pump(ctx.hardware, session.target_device, duty_cycle, seconds)
+    except RuntimeError as exc:
+        raise StepRefused(str(exc)) from exc
     return "record_volume"
 
 

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from pioleader.errors import ApiError, error_responses
+from pioleader.errors import error_responses
 from pioleader.unit.calibrations import handlers
 from pioleader.unit.calibrations.handlers import DevicePath, NamePath
 from pioleader.unit.calibrations.models import (
-    DEVICE_TYPES,
     CalibrationCreated,
     CalibrationProtocol,
     CreateCalibration,
@@ -23,42 +22,9 @@ from pioleader.unit.calibrations.models import (
     Success,
 )
 from pioleader.unit.calibrations.protocols import PROTOCOLS
-from pioleader.unit.calibrations.store import CALIBRATIONS, InvalidDocument, parse_document
 from pioleader.unit.router import UnitDep
 
 router = APIRouter(prefix="/unit_api", tags=["unit api: calibrations"])
-
-
-def check_calibration(device: str, text: str) -> tuple[str, str]:
-    """The calibration's (name, type) when ``text`` is valid YAML for ``device``; else 400."""
-    handlers.check_name(device, "device")
-    if device not in DEVICE_TYPES:
-        raise ApiError(
-            400,
-            "Unknown device.",
-            cause=f"device {device!r} is not a calibratable device.",
-            remediation=f"Use one of: {', '.join(DEVICE_TYPES)}.",
-        )
-    try:
-        document = parse_document(CALIBRATIONS, text)
-    except InvalidDocument as exc:
-        raise ApiError(
-            400,
-            "YAML data is not correct, or missing fields.",
-            cause=f"calibration_data: {exc}",
-            remediation="Send a calibration with calibration_type od600, "
-            "simple_peristaltic_pump or simple_stirring and all of its fields.",
-        ) from exc
-    fields = document.model_dump()
-    calibration_type = str(fields["calibration_type"])
-    if calibration_type not in DEVICE_TYPES[device]:
-        raise ApiError(
-            400,
-            "Calibration type does not fit the device.",
-            cause=f"calibration_type {calibration_type!r} cannot calibrate {device!r}.",
-            remediation=f"{device} takes: {', '.join(DEVICE_TYPES[device])}.",
-        )
-    return str(fields["calibration_name"]), calibration_type
 
 
 @router.get(
@@ -91,7 +57,7 @@ async def create_calibration(
 ) -> CalibrationCreated:
     """Store the YAML verbatim as <device>/<calibration_name>.yaml (replacing one of that
     name), and make it active when set_as_active is true."""
-    name, _ = check_calibration(device, body.calibration_data)
+    name, _ = handlers.check_calibration(device, body.calibration_data)
     path = await unit.calibrations.save(device, name, body.calibration_data)
     if body.set_as_active:
         await unit.calibrations.set_active(device, name)
