@@ -16,6 +16,7 @@ from typing import Any
 from pioleader.clock import Clock
 from pioleader.configuration import ConfigFiles
 from pioleader.settings import MqttSettings
+from pioleader.unit.calibrations.store import DocumentStore
 from pioleader.unit.hardware import Hardware
 from pioleader.unit.jobs.base import BackgroundJob, JobContext, JobRefused
 from pioleader.unit.registry import JobRegistry
@@ -83,6 +84,7 @@ class JobManager:
         mqtt: MqttSettings,
         registry: JobRegistry,
         clock: Clock,
+        calibrations: DocumentStore | None = None,
     ) -> None:
         self.unit = unit
         self.leader = leader
@@ -92,6 +94,7 @@ class JobManager:
         self._mqtt = mqtt
         self._registry = registry
         self._clock = clock
+        self._calibrations = calibrations
         self._running: dict[str, _Running] = {}
         self._last_start: dict[str, float] = {}
 
@@ -137,6 +140,7 @@ class JobManager:
                 registry=self._registry,
                 clock=self._clock,
                 env=dict(env),
+                calibrations=self._calibrations,
             ),
             cast_options,
         )

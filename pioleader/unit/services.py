@@ -129,6 +129,7 @@ async def open_unit(
             mqtt=mqtt,
             registry=registry,
             clock=clock,
+            calibrations=calibrations,
         )
         steps = StepContext(
             unit=name,

@@ -41,10 +41,32 @@ def seconds_for_ml(calibration: PumpCalibration, ml: float) -> float:
 
 
 def od_for_voltage(calibration: ODCalibration, voltage: float) -> float:
-    """OD600 that gives ``voltage`` by the calibration's curve; ``CurveError`` if none does."""
+    """OD600 that gives ``voltage`` by the calibration's curve.
+
+    A voltage the curve does not reach is clamped to the nearer end of the searched range (0 to
+    ten times the densest standard), as a reading beyond the standards cannot be trusted anyway.
+    """
     curve = Curve.from_data(calibration.curve_data_.model_dump())
-    highest = max(calibration.recorded_data.x, default=1.0)
-    return curve.solve(voltage, 0.0, max(highest, 0.1) * 10)
+    upper = max(max(calibration.recorded_data.x, default=1.0), 0.1) * 10
+    try:
+        return curve.solve(voltage, 0.0, upper)
+    except CurveError:
+        return 0.0 if abs(voltage - curve(0.0)) <= abs(voltage - curve(upper)) else upper
+
+
+async def active_od_calibrations(
+    store: DocumentStore, angles: dict[str, str]
+) -> dict[str, ODCalibration]:
+    """Per photodiode channel, the active calibration of its angle's device (od90, …) or of
+    the generic ``od`` device, when one exists for that angle."""
+    found: dict[str, ODCalibration] = {}
+    for channel, angle in angles.items():
+        for device in (f"od{angle}", "od"):
+            calibration = await store.active(device)
+            if isinstance(calibration, ODCalibration) and calibration.angle == angle:
+                found[channel] = calibration
+                break
+    return found
 
 
 async def plan_pump_run(store: DocumentStore, device: str, ml: float) -> PumpRun:

@@ -24,6 +24,7 @@ from pioleader.bus import BusUnavailable, MqttBus, Will
 from pioleader.bus.topics import BROADCAST
 from pioleader.clock import Clock, format_timestamp
 from pioleader.settings import MqttSettings
+from pioleader.unit.calibrations.store import DocumentStore
 from pioleader.unit.hardware import Hardware
 from pioleader.unit.registry import JobRegistry
 
@@ -66,6 +67,8 @@ class JobContext:
     registry: JobRegistry
     clock: Clock
     env: Mapping[str, str] = field(default_factory=dict)
+    # The unit's calibrations, for jobs that apply the active ones (None in bare tests).
+    calibrations: DocumentStore | None = None
 
 
 class JobRefused(Exception):
