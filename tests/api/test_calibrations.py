@@ -145,3 +145,7 @@ async def test_sessions_go_to_one_worker_and_keep_its_errors(
     units.down.add(PIO02)
     down = await client.get("/api/workers/pio02/calibrations/sessions/abc")
     assert down.status_code == 502 and "could not be reached" in down.json()["error"]
+
+    units.handlers[PIO01] = lambda request: httpx.Response(200, json={"session": "?"})
+    garbled = await client.get("/api/workers/pio01/calibrations/sessions/abc")
+    assert garbled.status_code == 502 and "not a calibration session" in garbled.json()["error"]

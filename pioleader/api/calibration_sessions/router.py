@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path
+from pydantic import ValidationError
 
 from pioleader.api.calibrations.router import UnitPath
 from pioleader.cluster import UnitRequest, fanout
@@ -47,7 +48,15 @@ async def _proxy(services: Services, pioreactor_unit: str, request: UnitRequest)
     unit = await services.targets.require_worker(pioreactor_unit)
     envelope = (await fanout(services.units, [unit], request))[unit]
     if envelope["ok"]:
-        return SessionAnswer.model_validate(envelope["value"])
+        try:
+            return SessionAnswer.model_validate(envelope["value"])
+        except ValidationError as exc:
+            raise ApiError(
+                502,
+                f"{unit} answered with something that is not a calibration session.",
+                cause=str(exc.errors()[0]["msg"]) if exc.errors() else str(exc),
+                remediation="Check that the worker runs the same pioleader version as the leader.",
+            ) from exc
     error, status = envelope["error"], envelope["status_code"]
     if error["kind"] == "http_error" and status is not None and 400 <= status < 500:
         raise ApiError(
