@@ -17,7 +17,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 from pydantic import ValidationError
 
-from pioleader.api.calibrations.router import UnitPath
+from pioleader.api.calibrations.service import UnitPath
 from pioleader.cluster import UnitRequest, fanout
 from pioleader.cluster.targets import BROADCAST
 from pioleader.deps import ServicesDep

@@ -4,27 +4,43 @@ from __future__ import annotations
 
 import io
 import zipfile
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
+from fastapi import Path, Request
 
 from pioleader.api.dispatch import fanout_task
 from pioleader.cluster import UnitRequest, fanout
 from pioleader.services import Services
 from pioleader.tasks import TaskAccepted
+from pioleader.unit.calibrations.handlers import check_name
 
 # What a listing adds to the stored document; the zip holds the documents only.
 _LISTING_KEYS = ("is_active", "pioreactor_unit")
 
 
-async def to_workers(
-    services: Services, pioreactor_unit: str, name: str, request: UnitRequest
-) -> TaskAccepted:
-    """A task sending ``request`` to the worker, or to every worker for ``$broadcast``."""
+WORKER_PREFIX = "/api/workers/{pioreactor_unit}"
+UnitPath = Annotated[str, Path(description="Worker name, or `$broadcast` for every worker.")]
+
+
+async def to_workers(services: Services, request: Request, json: Any = None) -> TaskAccepted:
+    """A task sending the same request to ``/unit_api/...`` of the worker named in the path, or
+    of every worker for ``$broadcast``.
+
+    The unit path is the route's own path below ``/api/workers/{pioreactor_unit}``, with its
+    parameters, each checked to be one safe path component, filled in.
+    """
+    parameters = dict(request.path_params)
+    pioreactor_unit = parameters.pop("pioreactor_unit")
+    for name, value in parameters.items():
+        check_name(value, name)
+    template = request.scope["route"].path.removeprefix(WORKER_PREFIX)
+    path = "/unit_api" + template.format(**parameters)
     units = await services.targets.expand_to_worker(
         pioreactor_unit, await services.targets.workers()
     )
-    return await fanout_task(services, name, units, request)
+    unit_request = UnitRequest(request.method, path, json=json)
+    return await fanout_task(services, f"{request.method} {path}", units, unit_request)
 
 
 def _zip(listings: dict[str, Any]) -> bytes:

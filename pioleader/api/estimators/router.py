@@ -1,5 +1,5 @@
 """Estimator endpoints of the leader; each reaches the worker's /unit_api (a task), or every
-worker for ``$broadcast``.
+worker for ``$broadcast``. Estimators are made by sessions: there is no upload.
 
 GET /api/workers/{pioreactor_unit}/estimators,
 GET /api/workers/{pioreactor_unit}/estimators/{device},
@@ -13,70 +13,33 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from pioleader.api.calibrations.router import ACCEPTED, UnitPath
-from pioleader.api.calibrations.service import to_workers
-from pioleader.cluster import UnitRequest
-from pioleader.deps import ServicesDep
-from pioleader.tasks import TaskAccepted
-from pioleader.unit.calibrations.handlers import DevicePath, NamePath, check_name
+from pioleader.api.calibrations.forwarding import (
+    Forward,
+    for_device,
+    for_estimator,
+    for_unit,
+    register,
+)
+from pioleader.api.calibrations.service import WORKER_PREFIX
 
-router = APIRouter(prefix="/api/workers/{pioreactor_unit}", tags=["estimators"])
+router = APIRouter(prefix=WORKER_PREFIX, tags=["estimators"])
 
-
-def _one(device: str, estimator_name: str) -> str:
-    return f"{check_name(device, 'device')}/{check_name(estimator_name, 'estimator_name')}"
-
-
-@router.get("/estimators", **ACCEPTED)
-async def get_all_estimators(pioreactor_unit: UnitPath, services: ServicesDep) -> TaskAccepted:
-    """Each worker's estimators by device (a task; result `{worker: envelope}`)."""
-    request = UnitRequest("GET", "/unit_api/estimators")
-    return await to_workers(services, pioreactor_unit, "get estimators", request)
-
-
-@router.get("/estimators/{device}", **ACCEPTED)
-async def get_estimators_by_device(
-    pioreactor_unit: UnitPath, device: DevicePath, services: ServicesDep
-) -> TaskAccepted:
-    request = UnitRequest("GET", f"/unit_api/estimators/{check_name(device, 'device')}")
-    return await to_workers(services, pioreactor_unit, "get estimators", request)
-
-
-@router.get("/estimators/{device}/{estimator_name}", **ACCEPTED)
-async def get_estimator(
-    pioreactor_unit: UnitPath, device: DevicePath, estimator_name: NamePath, services: ServicesDep
-) -> TaskAccepted:
-    request = UnitRequest("GET", f"/unit_api/estimators/{_one(device, estimator_name)}")
-    return await to_workers(services, pioreactor_unit, "get estimator", request)
-
-
-@router.delete("/estimators/{device}/{estimator_name}", **ACCEPTED)
-async def delete_estimator(
-    pioreactor_unit: UnitPath, device: DevicePath, estimator_name: NamePath, services: ServicesDep
-) -> TaskAccepted:
-    request = UnitRequest("DELETE", f"/unit_api/estimators/{_one(device, estimator_name)}")
-    return await to_workers(services, pioreactor_unit, "delete estimator", request)
-
-
-@router.get("/active_estimators", **ACCEPTED)
-async def get_all_active_estimators(
-    pioreactor_unit: UnitPath, services: ServicesDep
-) -> TaskAccepted:
-    request = UnitRequest("GET", "/unit_api/active_estimators")
-    return await to_workers(services, pioreactor_unit, "get active estimators", request)
-
-
-@router.patch("/active_estimators/{device}/{estimator_name}", **ACCEPTED)
-async def set_active_estimator(
-    pioreactor_unit: UnitPath, device: DevicePath, estimator_name: NamePath, services: ServicesDep
-) -> TaskAccepted:
-    request = UnitRequest("PATCH", f"/unit_api/active_estimators/{_one(device, estimator_name)}")
-    return await to_workers(services, pioreactor_unit, "set active estimator", request)
-
-
-@router.delete("/active_estimators/{device}", **ACCEPTED)
-async def remove_active_status_estimator(
-    pioreactor_unit: UnitPath, device: DevicePath, services: ServicesDep
-) -> TaskAccepted:
-    request = UnitRequest("DELETE", f"/unit_api/active_estimators/{check_name(device, 'device')}")
-    return await to_workers(services, pioreactor_unit, "clear active estimator", request)
+ONE = "/estimators/{device}/{estimator_name}"
+register(
+    router,
+    [
+        Forward("GET", "/estimators", "get_all_estimators",
+                "Each worker's estimators by device, with is_active and device.", for_unit),
+        Forward("GET", "/estimators/{device}", "get_estimators_by_device",
+                "The worker's estimators of one device (empty when none).", for_device),
+        Forward("GET", ONE, "get_estimator", "One estimator.", for_estimator),
+        Forward("DELETE", ONE, "delete_estimator",
+                "Delete an estimator; a device whose active one it was has none.", for_estimator),
+        Forward("GET", "/active_estimators", "get_all_active_estimators",
+                "The active estimator of each device.", for_unit),
+        Forward("PATCH", "/active_estimators/{device}/{estimator_name}", "set_active_estimator",
+                "Make a stored estimator the device's active one.", for_estimator),
+        Forward("DELETE", "/active_estimators/{device}", "remove_active_status_estimator",
+                "The device has no active estimator any more.", for_device),
+    ],
+)  # fmt: skip

@@ -3,11 +3,13 @@ and turning the store's exceptions into answers with cause and remediation."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import contextlib
+from collections.abc import Iterator
+from typing import Annotated, Any
 
-from fastapi import Path
+from fastapi import Path, Response
 
-from pioleader.errors import ApiError
+from pioleader.errors import ApiError, error_responses
 from pioleader.unit.calibrations.models import DEVICE_TYPES, NAME_PATTERN, Document, name_problem
 from pioleader.unit.calibrations.store import (
     CALIBRATIONS,
@@ -22,6 +24,25 @@ DevicePath = Annotated[
     str, Path(description="Device, e.g. media_pump, stirring, od90.", max_length=100)
 ]
 NamePath = Annotated[str, Path(description="Name of the calibration or estimator.", max_length=100)]
+
+
+def zip_responses(entries: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` of an endpoint answering calibration_yamls.zip."""
+    return {
+        200: {
+            "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+            "description": f"calibration_yamls.zip: {entries} entries.",
+        },
+        **error_responses(),
+    }
+
+
+def zip_response(content: bytes) -> Response:
+    return Response(
+        content,
+        media_type="application/zip",
+        headers={"Content-Disposition": 'attachment; filename="calibration_yamls.zip"'},
+    )
 
 
 def check_name(value: str, field: str) -> str:
@@ -65,11 +86,13 @@ async def list_device(
     return documents
 
 
-async def get_one(store: DocumentStore, device: str, name: str) -> Document:
+@contextlib.contextmanager
+def _stored(store: DocumentStore, device: str, name: str) -> Iterator[None]:
+    """Check both names; a missing or unreadable file becomes its answer."""
     check_name(device, "device")
     check_name(name, store.kind.name_field)
     try:
-        return await store.get(device, name)
+        yield
     except DocumentNotFound as exc:
         raise missing(store, device, name) from exc
     except UnreadableDocument as exc:
@@ -81,22 +104,19 @@ async def get_one(store: DocumentStore, device: str, name: str) -> Document:
         ) from exc
 
 
+async def get_one(store: DocumentStore, device: str, name: str) -> Document:
+    with _stored(store, device, name):
+        return await store.get(device, name)
+
+
 async def delete_one(store: DocumentStore, device: str, name: str) -> None:
-    check_name(device, "device")
-    check_name(name, store.kind.name_field)
-    try:
+    with _stored(store, device, name):
         await store.delete(device, name)
-    except DocumentNotFound as exc:
-        raise missing(store, device, name) from exc
 
 
 async def set_active(store: DocumentStore, device: str, name: str) -> None:
-    check_name(device, "device")
-    check_name(name, store.kind.name_field)
-    try:
+    with _stored(store, device, name):
         await store.set_active(device, name)
-    except DocumentNotFound as exc:
-        raise missing(store, device, name) from exc
 
 
 async def clear_active(store: DocumentStore, device: str) -> None:

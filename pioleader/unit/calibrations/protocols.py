@@ -80,6 +80,28 @@ class Protocol:
         )
 
 
+def _number(
+    name: str,
+    label: str,
+    *,
+    minimum: float,
+    maximum: float,
+    default: float | None = None,
+    unit: str | None = None,
+    whole: bool = False,
+) -> StepField:
+    """A number field with its range (and a default when the step may be left as it is)."""
+    return StepField(
+        name=name,
+        label=label,
+        field_type="int" if whole else "float",
+        default=default,
+        minimum=minimum,
+        maximum=maximum,
+        unit=unit,
+    )
+
+
 def _run_hardware(action: Callable[[], Any]) -> Any:
     try:
         return action()
@@ -113,11 +135,34 @@ async def save_calibration(
     return session.result
 
 
-def _linear(xs: list[float], ys: list[float]) -> list[float]:
+async def save_line(
+    ctx: StepContext,
+    session: Session,
+    recorded: tuple[list[float], list[float]],
+    axes: tuple[str, str],
+    fields: dict[str, Any],
+) -> float:
+    """Fit a line through the recorded points, save it as the session's calibration (with the
+    type-specific ``fields``) and return its slope."""
+    xs, ys = recorded
     try:
-        return fit_poly(xs, ys, 1)
+        slope, intercept = fit_poly(xs, ys, 1)
     except CurveError as exc:
         raise InputRefused(f"The recorded points cannot be fitted: {exc}.") from exc
+    if fields["calibration_type"] == "simple_peristaltic_pump" and slope <= 0:
+        raise InputRefused("The volumes do not grow with the duration; re-weigh and re-enter.")
+    await save_calibration(
+        ctx,
+        session,
+        {
+            **fields,
+            "curve_data_": {"type": "poly", "coefficients": [slope, intercept]},
+            "x": axes[0],
+            "y": axes[1],
+            "recorded_data": {"x": xs, "y": ys},
+        },
+    )
+    return slope
 
 
 # -- pump, duration based --------------------------------------------------------------------
@@ -125,24 +170,8 @@ def _linear(xs: list[float], ys: list[float]) -> list[float]:
 
 def _pump_settings(data: dict[str, Any]) -> list[StepField]:
     return [
-        StepField(
-            name="dc",
-            label="Duty cycle",
-            field_type="float",
-            default=100.0,
-            minimum=1,
-            maximum=100,
-            unit="%",
-        ),
-        StepField(
-            name="hz",
-            label="PWM frequency",
-            field_type="float",
-            default=250.0,
-            minimum=1,
-            maximum=10000,
-            unit="Hz",
-        ),
+        _number("dc", "Duty cycle", default=100.0, minimum=1, maximum=100, unit="%"),
+        _number("hz", "PWM frequency", default=250.0, minimum=1, maximum=10000, unit="Hz"),
         StepField(
             name="durations_s",
             label="Pump run durations",
@@ -185,18 +214,13 @@ async def _pump_record(ctx: StepContext, session: Session, values: dict[str, Any
     data["recorded_y"].append(values["volume_ml"])
     if len(data["recorded_x"]) < len(data["durations_s"]):
         return "run_pump"
-    slope, intercept = _linear(data["recorded_x"], data["recorded_y"])
-    if slope <= 0:
-        raise InputRefused("The volumes do not grow with the duration; re-weigh and re-enter.")
-    await save_calibration(
+    await save_line(
         ctx,
         session,
+        (data["recorded_x"], data["recorded_y"]),
+        ("Duration", "Volume"),
         {
             "calibration_type": "simple_peristaltic_pump",
-            "curve_data_": {"type": "poly", "coefficients": [slope, intercept]},
-            "x": "Duration",
-            "y": "Volume",
-            "recorded_data": {"x": data["recorded_x"], "y": data["recorded_y"]},
             "hz": data["hz"],
             "dc": data["dc"],
             "voltage": -1.0,
@@ -249,16 +273,7 @@ PUMP_DURATION = Protocol(
                 f"Enter the water moved in {_current_duration(data):g} s (1 g of water is 1 mL)."
             ),
             _pump_record,
-            lambda data: [
-                StepField(
-                    name="volume_ml",
-                    label="Volume moved",
-                    field_type="float",
-                    minimum=0,
-                    maximum=1000,
-                    unit="mL",
-                )
-            ],
+            lambda data: [_number("volume_ml", "Volume moved", minimum=0, maximum=1000, unit="mL")],
         ),
         "done": Step("result", "Calibration complete", _done_body),
     },
@@ -295,16 +310,13 @@ async def _stirring_sweep(ctx: StepContext, session: Session, values: dict[str, 
             rpms.append(float(_run_hardware(ctx.hardware.measure_rpm)))
     finally:
         stir(0.0)
-    slope, intercept = _linear(points, rpms)
-    await save_calibration(
+    await save_line(
         ctx,
         session,
+        (points, rpms),
+        ("DC %", "RPM"),
         {
             "calibration_type": "simple_stirring",
-            "curve_data_": {"type": "poly", "coefficients": [slope, intercept]},
-            "x": "DC %",
-            "y": "RPM",
-            "recorded_data": {"x": points, "y": rpms},
             "pwm_hz": float(session.data["pwm_hz"]),
             "voltage": -1.0,
         },
@@ -332,49 +344,23 @@ STIRRING_SWEEP = Protocol(
             "Choose the duty-cycle range, the number of points and how long each settles.",
             _stirring_configure,
             lambda data: [
-                StepField(
-                    name="dc_low",
-                    label="Lowest duty cycle",
-                    field_type="float",
-                    default=20.0,
-                    minimum=0,
-                    maximum=100,
-                    unit="%",
+                _number(
+                    "dc_low", "Lowest duty cycle", default=20.0, minimum=0, maximum=100, unit="%"
                 ),
-                StepField(
-                    name="dc_high",
-                    label="Highest duty cycle",
-                    field_type="float",
-                    default=60.0,
-                    minimum=0,
-                    maximum=100,
-                    unit="%",
+                _number(
+                    "dc_high", "Highest duty cycle", default=60.0, minimum=0, maximum=100, unit="%"
                 ),
-                StepField(
-                    name="points",
-                    label="Points",
-                    field_type="int",
-                    default=4,
-                    minimum=2,
-                    maximum=12,
-                ),
-                StepField(
-                    name="settle_s",
-                    label="Settling time per point",
-                    field_type="float",
+                _number("points", "Points", default=4, minimum=2, maximum=12, whole=True),
+                _number(
+                    "settle_s",
+                    "Settling time per point",
                     default=5.0,
                     minimum=0.1,
                     maximum=60,
                     unit="s",
                 ),
-                StepField(
-                    name="pwm_hz",
-                    label="PWM frequency",
-                    field_type="float",
-                    default=200.0,
-                    minimum=1,
-                    maximum=10000,
-                    unit="Hz",
+                _number(
+                    "pwm_hz", "PWM frequency", default=200.0, minimum=1, maximum=10000, unit="Hz"
                 ),
             ],
         ),
@@ -433,16 +419,13 @@ async def _od_another(ctx: StepContext, session: Session, values: dict[str, Any]
         return "place_standard"
     if len(set(data["recorded_x"])) < 2:
         raise InputRefused("At least two standards with different OD600 are needed.")
-    slope, intercept = _linear(data["recorded_x"], data["recorded_y"])
-    await save_calibration(
+    await save_line(
         ctx,
         session,
+        (data["recorded_x"], data["recorded_y"]),
+        ("OD600", "Voltage"),
         {
             "calibration_type": "od600",
-            "curve_data_": {"type": "poly", "coefficients": [slope, intercept]},
-            "x": "OD600",
-            "y": "Voltage",
-            "recorded_data": {"x": data["recorded_x"], "y": data["recorded_y"]},
             "ir_led_intensity": float(data["ir_led_intensity"]),
             "angle": _angle(session.target_device),
             "pd_channel": str(data["pd_channel"]),
@@ -477,10 +460,9 @@ OD_STANDARDS = Protocol(
                     default="2",
                     options=["1", "2", "3", "4"],
                 ),
-                StepField(
-                    name="ir_led_intensity",
-                    label="IR LED intensity",
-                    field_type="float",
+                _number(
+                    "ir_led_intensity",
+                    "IR LED intensity",
                     default=80.0,
                     minimum=0,
                     maximum=100,
@@ -493,15 +475,7 @@ OD_STANDARDS = Protocol(
             "Place a standard",
             "Put a standard vial in the Pioreactor and enter its OD600.",
             _od_standard,
-            lambda data: [
-                StepField(
-                    name="od600",
-                    label="OD600 of the standard",
-                    field_type="float",
-                    minimum=0,
-                    maximum=20,
-                )
-            ],
+            lambda data: [_number("od600", "OD600 of the standard", minimum=0, maximum=20)],
         ),
         "measure": Step(
             "action",

@@ -137,17 +137,7 @@ async def get_calibration_protocols() -> list[CalibrationProtocol]:
 @router.get(
     "/zipped_calibrations",
     response_class=Response,
-    responses={
-        200: {
-            "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
-            "description": "calibration_yamls.zip: <unit>/<device>/<name>.yaml entries.",
-        },
-        **error_responses(),
-    },
+    responses=handlers.zip_responses("<unit>/<device>/<name>.yaml"),
 )
 async def get_zipped_calibrations(unit: UnitDep) -> Response:
-    return Response(
-        await unit.calibrations.zipped(),
-        media_type="application/zip",
-        headers={"Content-Disposition": 'attachment; filename="calibration_yamls.zip"'},
-    )
+    return handlers.zip_response(await unit.calibrations.zipped())
