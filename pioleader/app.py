@@ -17,6 +17,8 @@ from pioleader.api.assignments.service import republish_assignments
 from pioleader.api.calibration_sessions.router import router as calibration_sessions_router
 from pioleader.api.calibrations.router import router as calibrations_router
 from pioleader.api.datasets.router import router as datasets_router
+from pioleader.api.descriptors.router import router as descriptors_router
+from pioleader.api.descriptors.router import unit_router as unit_descriptors_router
 from pioleader.api.dosing.router import router as dosing_router
 from pioleader.api.estimators.router import router as estimators_router
 from pioleader.api.experiments.router import router as experiments_router
@@ -85,11 +87,13 @@ def create_app(settings: LeaderSettings, overrides: Overrides | None = None) -> 
         dosing_router,
         profiles_router,
         ingester_router,
+        descriptors_router,
         # Sessions before calibrations: .../calibrations/sessions is not a device.
         calibration_sessions_router,
         calibrations_router,
         estimators_router,
         *UNIT_ROUTERS,
+        unit_descriptors_router,
     ):
         app.include_router(router)
     return app

@@ -26,6 +26,13 @@ from pioleader.net import free_port, port_is_free, wait_for_port
 from pioleader.settings import CommandLineOverrides, LeaderSettings, load_leader_settings
 
 DEMO_EXPERIMENT = "demo"
+# Started on every worker of the demo experiment, so that cultures are seen growing at once.
+DEMO_JOBS: tuple[tuple[str, dict[str, object]], ...] = (
+    ("stirring", {}),
+    ("od_reading", {}),
+    ("temperature_automation", {"automation_name": "thermostat", "target_temperature": 32}),
+    ("growth_rate_calculating", {}),
+)
 
 
 class AlreadyRunning(Exception):
@@ -46,8 +53,9 @@ class SimulatedCluster:
     port: int | None = None
     mqtt_port: int | None = None
     mqtt_ws_port: int | None = None
-    speedup: float = 1.0
+    speedup: float | None = None
     log_level: str = "info"
+    start_jobs: bool = True
     processes: list[Process] = field(default_factory=list)
     broker: Mosquitto | None = None
     worker_ports: dict[str, int] = field(default_factory=dict)
@@ -110,8 +118,7 @@ class SimulatedCluster:
                     str(port),
                     "--data-dir",
                     str(unit_dir),
-                    "--speedup",
-                    str(self.speedup),
+                    *(["--speedup", str(self.speedup)] if self.speedup is not None else []),
                 ],
             )
         wait_for_port(settings.port, timeout=30)
@@ -203,6 +210,13 @@ class SimulatedCluster:
                     client.put(
                         f"/api/experiments/{DEMO_EXPERIMENT}/workers",
                         json={"pioreactor_unit": name},
+                    ).raise_for_status()
+            if self.start_jobs:
+                for job_name, options in DEMO_JOBS:
+                    client.post(
+                        f"/api/workers/$broadcast/jobs/run/job_name/{job_name}"
+                        f"/experiments/{DEMO_EXPERIMENT}",
+                        json={"options": options},
                     ).raise_for_status()
 
 

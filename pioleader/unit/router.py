@@ -136,6 +136,20 @@ async def run_job(job_name: JobNamePath, body: RunJob, unit: UnitDep) -> TaskAcc
             cause=f"options.{unknown[0]} is not an option of {job_name}.",
             remediation=f"Options of {job_name}: {', '.join(job_class.options) or 'none'}.",
         )
+    try:
+        await unit.jobs.check(
+            job_name,
+            experiment=experiment,
+            options=body.options,
+            config_overrides=[(s, k, v) for s, k, v in body.config_overrides],
+        )
+    except InvalidOption as exc:
+        raise ApiError(
+            400,
+            f"Invalid options for {job_name}.",
+            cause=str(exc),
+            remediation=f"GET /unit_api/capabilities lists {job_name}'s options and types.",
+        ) from exc
     running = {job.job_name: job.job_id for job in unit.jobs.running_jobs()}
     if job_name in running:
         raise ApiError(
@@ -252,7 +266,11 @@ async def get_job_setting(
 @router.get("/capabilities", response_model=list[Capability], responses=error_responses())
 async def get_capabilities(unit: UnitDep) -> list[Capability]:
     """Every job this unit can run, with its options and published settings."""
-    return [Capability(**describe(job)) for _, job in sorted(unit.jobs.catalog.items())]
+    return [
+        Capability(**entry)
+        for _, job in sorted(unit.jobs.catalog.items())
+        for entry in describe(job)
+    ]
 
 
 @router.get("/versions/app", response_model=Version, responses=error_responses())

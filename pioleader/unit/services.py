@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 from pioleader import __version__
+from pioleader.api.descriptors.store import DescriptorCatalog, shipped_directory
 from pioleader.api.models.catalog import PioreactorModel
 from pioleader.bus import Bus
 from pioleader.clock import Clock
@@ -83,6 +84,7 @@ class UnitServices:
     calibrations: DocumentStore
     estimators: DocumentStore
     sessions: SessionManager
+    descriptors: DescriptorCatalog
 
     async def after(self, seconds: float, action: str) -> None:
         """Stop every job, then reboot or shut down, once the answer has been sent."""
@@ -120,6 +122,7 @@ async def open_unit(
             logger.warning("%d job(s) of an earlier run of %s had ended", ended, name)
         files = ConfigFiles(data_dir)
         calibrations = DocumentStore(data_dir, db, CALIBRATIONS, name)
+        bioreactor = BioreactorStore(db)
         jobs = JobManager(
             unit=name,
             leader=leader,
@@ -130,6 +133,8 @@ async def open_unit(
             registry=registry,
             clock=clock,
             calibrations=calibrations,
+            bioreactor=bioreactor,
+            capacity_ml=model.reactor_capacity_ml if model else None,
         )
         steps = StepContext(
             unit=name,
@@ -146,7 +151,7 @@ async def open_unit(
                 tasks=tasks,
                 jobs=jobs,
                 registry=registry,
-                bioreactor=BioreactorStore(db),
+                bioreactor=bioreactor,
                 bus=bus,
                 config_files=files,
                 model=model,
@@ -155,6 +160,7 @@ async def open_unit(
                 calibrations=calibrations,
                 estimators=DocumentStore(data_dir, db, ESTIMATORS, name),
                 sessions=SessionManager(SessionStore(db), steps),
+                descriptors=DescriptorCatalog(shipped_directory(), data_dir / "ui"),
             )
         finally:
             await jobs.shutdown()

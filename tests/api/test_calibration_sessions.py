@@ -4,7 +4,9 @@ its use for dosing, and its survival across a worker restart."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -16,12 +18,12 @@ from pioleader.broker import Mosquitto
 from pioleader.clock import SystemClock
 from pioleader.services import Services
 from pioleader.settings import MqttSettings
-from pioleader.unit.calibrations.usage import plan_pump_run, run_pump
-from pioleader.unit.hardware import SimulatedHardware
+from pioleader.unit.hardware import CultureParameters, SimulatedHardware
 from pioleader.unit.services import UnitServices
-from pioleader.worker.app import WorkerOverrides, WorkerSettings, create_worker_app, culture_for
+from pioleader.worker.app import WorkerOverrides, WorkerSettings, create_worker_app
 from tests.conftest import UNIT_PORTS, add_worker, poll_task
 from tests.fakes import AsgiUnits
+from tests.unit.conftest import run_body
 
 SESSIONS = "/api/workers/pio01/calibrations/sessions"
 DURATIONS = [0.4, 0.8, 1.2]
@@ -29,7 +31,7 @@ DURATIONS = [0.4, 0.8, 1.2]
 
 @pytest.fixture
 def hardware() -> SimulatedHardware:
-    return SimulatedHardware(SystemClock(), culture_for("pio01", 1.0))
+    return SimulatedHardware(SystemClock(), CultureParameters.for_unit("pio01", capacity_ml=40.0))
 
 
 class Worker:
@@ -47,6 +49,11 @@ class Worker:
     def unit(self) -> UnitServices:
         services: UnitServices = self.units.apps[UNIT_PORTS["pio01"]].state.unit
         return services
+
+    def client(self) -> httpx.AsyncClient:
+        """A client of the worker's own unit API."""
+        app = self.units.apps[UNIT_PORTS["pio01"]]
+        return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://pio01")
 
     async def start(self) -> None:
         app = create_worker_app(self.settings, WorkerOverrides(hardware=self.hardware))
@@ -118,9 +125,9 @@ async def test_pump_session_through_the_leader(
     for duration in DURATIONS:
         assert answer["step"]["step_id"] == "run_pump"
         assert f"{duration:g} s" in answer["step"]["title"]
-        before = hardware.pumped_ml.get("media_pump", 0.0)
+        before = hardware.snapshot().volume_ml
         answer = await step(client, session_id)
-        moved = hardware.pumped_ml["media_pump"] - before
+        moved = hardware.snapshot().volume_ml - before  # what a scale would weigh
         assert moved > 0  # the pump really ran
         assert answer["step"]["step_id"] == "record_volume"
         await refused(client, session_id, "Missing 'volume_ml'")
@@ -139,14 +146,26 @@ async def test_pump_session_through_the_leader(
     calibration = active["result"]["pio01"]["value"]["media_pump"]
     assert calibration["calibration_name"] == name and calibration["is_active"] is True
     slope = calibration["curve_data_"]["coefficients"][0]
-    true_flow = hardware.pump_flow_ml_per_second(100)
+    true_flow = hardware.model.pump_flow("media", 100)
     assert abs(slope - true_flow) / true_flow < 0.05, (slope, true_flow)
+    # Without the calibration, add_media would use the nominal 0.75 mL/s: far enough off that
+    # the check below tells the two apart.
+    assert abs(true_flow - 0.75) / 0.75 > 0.05
 
-    # The next dosing of 1 mL runs the pump for the time the calibration says, moving ~1 mL.
-    run = await plan_pump_run(worker.unit.calibrations, "media_pump", 1.0)
-    before = hardware.pumped_ml["media_pump"]
-    await run_pump(hardware, run.device, run.duty_cycle, run.seconds)
-    assert abs(hardware.pumped_ml["media_pump"] - before - 1.0) < 0.05
+    # The next add_media of 1 mL runs the pump for the time the calibration says.
+    before = hardware.snapshot().volume_ml
+    async with worker.client() as unit_api:
+        started = await unit_api.post(
+            "/unit_api/jobs/run/job_name/add_media", json=run_body(ml=1.0)
+        )
+        assert started.status_code == 202, started.text
+        deadline = time.monotonic() + 20
+        while (await unit_api.get("/unit_api/jobs/running")).json() or not (
+            hardware.snapshot().volume_ml > before
+        ):
+            assert time.monotonic() < deadline, "add_media did not finish"
+            await asyncio.sleep(0.05)
+    assert abs(hardware.snapshot().volume_ml - before - 1.0) < 0.05
 
     # A restarted worker still has the file and its active pointer.
     await worker.stop()

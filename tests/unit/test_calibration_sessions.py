@@ -13,9 +13,9 @@ from fastapi import FastAPI
 from pioleader.broker import Mosquitto
 from pioleader.clock import SystemClock
 from pioleader.settings import MqttSettings
-from pioleader.unit.hardware import SimulatedHardware
+from pioleader.unit.hardware import CultureParameters, SimulatedHardware
 from pioleader.unit.services import UnitServices
-from pioleader.worker.app import WorkerOverrides, WorkerSettings, create_worker_app, culture_for
+from pioleader.worker.app import WorkerOverrides, WorkerSettings, create_worker_app
 from tests.mqtt import retained
 from tests.unit.conftest import EXPERIMENT, finished, run_body
 
@@ -24,7 +24,7 @@ SESSIONS = "/unit_api/calibrations/sessions"
 
 @pytest.fixture
 def hardware() -> SimulatedHardware:
-    return SimulatedHardware(SystemClock(), culture_for("pio01", 1.0))
+    return SimulatedHardware(SystemClock(), CultureParameters.for_unit("pio01"))
 
 
 @pytest.fixture
@@ -65,7 +65,7 @@ async def test_stirring_sweep_saves_an_active_dc_to_rpm_line(
     assert sweep["step"]["step_type"] == "action" and "35 %" in sweep["step"]["body"]
     done = await advance(unit_client, session_id)
     assert done["session"]["status"] == "complete"
-    assert hardware.duty_cycles["stirring"] == 0.0  # left off
+    assert hardware.model.stirrer_duty_cycle == 0.0  # left off
     [calibration] = (await unit_client.get("/unit_api/calibrations/stirring")).json()
     assert calibration["is_active"] is True
     assert calibration["calibration_type"] == "simple_stirring"
@@ -97,7 +97,7 @@ async def test_od_standards_then_od_reading_reports_calibrated_od(
     for index, standard in enumerate((0.2, 1.0, 2.0)):
         assert answer["step"]["step_id"] == "place_standard"
         await advance(unit_client, session_id, od600=standard)
-        hardware.vial_od = standard  # the user puts the standard in the vial
+        hardware.load_vial(standard)  # the user puts the standard in the vial
         answer = await advance(unit_client, session_id)
         assert answer["step"]["step_id"] == "another"
         if index == 0:
@@ -111,9 +111,9 @@ async def test_od_standards_then_od_reading_reports_calibrated_od(
             assert wrong.status_code == 400 and "true or false" in wrong.json()["error"]
         answer = await advance(unit_client, session_id, add_another=index < 2)
     assert answer["session"]["status"] == "complete"
-    assert hardware.ir_led_intensity == 0.0
+    assert hardware.model.ir_led_intensity == 0.0
 
-    hardware.vial_od = 1.5
+    hardware.load_vial(1.5)
     started = await unit_client.post(
         "/unit_api/jobs/run/job_name/od_reading", json=run_body(interval=0.2)
     )
@@ -129,13 +129,13 @@ async def test_abort_switches_off_and_closes_the_session(
     unit_client: httpx.AsyncClient, unit: UnitServices, hardware: SimulatedHardware
 ) -> None:
     """It should mark the session aborted, stop the device, and take no more inputs."""
-    session_id = await start(unit_client, "waste_pump", "duration_based")
-    hardware.set_pwm("waste_pump", 100.0)  # as if a run were under way
+    session_id = await start(unit_client, "stirring", "dc_based")
+    hardware.set_pwm("stirring", 50.0)  # as if the sweep were under way
     aborted = await unit_client.post(f"{SESSIONS}/{session_id}/abort")
     assert aborted.status_code == 200
     assert aborted.json()["session"]["status"] == "aborted"
     assert aborted.json()["session"]["error"]
-    assert hardware.duty_cycles["waste_pump"] == 0.0
+    assert hardware.model.stirrer_duty_cycle == 0.0
     after = await unit_client.post(f"{SESSIONS}/{session_id}/inputs", json={"inputs": {}})
     assert after.status_code == 409
     assert (await unit_client.post(f"{SESSIONS}/{session_id}/abort")).status_code == 409

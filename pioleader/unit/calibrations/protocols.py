@@ -135,34 +135,34 @@ async def save_calibration(
     return session.result
 
 
-async def save_line(
+async def save_fit(
     ctx: StepContext,
     session: Session,
     recorded: tuple[list[float], list[float]],
     axes: tuple[str, str],
     fields: dict[str, Any],
-) -> float:
-    """Fit a line through the recorded points, save it as the session's calibration (with the
-    type-specific ``fields``) and return its slope."""
+    degree: int = 1,
+) -> None:
+    """Fit a polynomial through the recorded points and save it as the session's calibration
+    (with the type-specific ``fields``)."""
     xs, ys = recorded
     try:
-        slope, intercept = fit_poly(xs, ys, 1)
+        coefficients = fit_poly(xs, ys, degree)
     except CurveError as exc:
         raise InputRefused(f"The recorded points cannot be fitted: {exc}.") from exc
-    if fields["calibration_type"] == "simple_peristaltic_pump" and slope <= 0:
+    if fields["calibration_type"] == "simple_peristaltic_pump" and coefficients[0] <= 0:
         raise InputRefused("The volumes do not grow with the duration; re-weigh and re-enter.")
     await save_calibration(
         ctx,
         session,
         {
             **fields,
-            "curve_data_": {"type": "poly", "coefficients": [slope, intercept]},
+            "curve_data_": {"type": "poly", "coefficients": coefficients},
             "x": axes[0],
             "y": axes[1],
             "recorded_data": {"x": xs, "y": ys},
         },
     )
-    return slope
 
 
 # -- pump, duration based --------------------------------------------------------------------
@@ -214,7 +214,7 @@ async def _pump_record(ctx: StepContext, session: Session, values: dict[str, Any
     data["recorded_y"].append(values["volume_ml"])
     if len(data["recorded_x"]) < len(data["durations_s"]):
         return "run_pump"
-    await save_line(
+    await save_fit(
         ctx,
         session,
         (data["recorded_x"], data["recorded_y"]),
@@ -310,7 +310,7 @@ async def _stirring_sweep(ctx: StepContext, session: Session, values: dict[str, 
             rpms.append(float(_run_hardware(ctx.hardware.measure_rpm)))
     finally:
         stir(0.0)
-    await save_line(
+    await save_fit(
         ctx,
         session,
         (points, rpms),
@@ -419,7 +419,9 @@ async def _od_another(ctx: StepContext, session: Session, values: dict[str, Any]
         return "place_standard"
     if len(set(data["recorded_x"])) < 2:
         raise InputRefused("At least two standards with different OD600 are needed.")
-    await save_line(
+    # Scattered light saturates as OD grows: a quadratic once three standards allow it.
+    degree = min(2, len(set(data["recorded_x"])) - 1)
+    await save_fit(
         ctx,
         session,
         (data["recorded_x"], data["recorded_y"]),
@@ -430,6 +432,7 @@ async def _od_another(ctx: StepContext, session: Session, values: dict[str, Any]
             "angle": _angle(session.target_device),
             "pd_channel": str(data["pd_channel"]),
         },
+        degree,
     )
     return "done"
 

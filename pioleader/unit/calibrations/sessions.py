@@ -176,7 +176,8 @@ class SessionManager:
         try:
             if device.startswith("od"):
                 hardware.set_ir_led(0.0)
-            else:
+            elif device == "stirring":
                 hardware.set_pwm(device, 0.0)
+            # A pump run is over when its step answers: nothing to switch off.
         except RuntimeError:
             pass  # a unit without hardware has nothing to switch off

@@ -16,19 +16,6 @@ from pioleader.unit.calibrations.store import DocumentStore
 from pioleader.unit.hardware import Hardware
 
 
-class NoActiveCalibration(LookupError):
-    """The device has no active calibration of the needed type; the message says which."""
-
-
-@dataclass(frozen=True)
-class PumpRun:
-    device: str
-    ml: float
-    seconds: float
-    duty_cycle: float
-    calibration_name: str
-
-
 def seconds_for_ml(calibration: PumpCalibration, ml: float) -> float:
     """Run time that moves ``ml`` by the calibration's curve; ``CurveError`` if it cannot."""
     if ml < 0:
@@ -69,27 +56,44 @@ async def active_od_calibrations(
     return found
 
 
-async def plan_pump_run(store: DocumentStore, device: str, ml: float) -> PumpRun:
-    """The run that moves ``ml`` with ``device``'s active calibration."""
-    calibration = await store.active(device)
+@dataclass(frozen=True)
+class Dose:
+    ml: float
+    seconds: float
+    duty_cycle: float
+
+
+async def plan_dose(
+    store: DocumentStore | None,
+    pump: str,
+    *,
+    ml: float | None,
+    seconds: float | None,
+    nominal_ml_per_second: float,
+) -> Dose:
+    """How a dosing action runs ``pump`` (``media``, ``alt_media``, ``waste``) for ``ml`` or
+    for ``seconds``: through the active calibration of ``<pump>_pump`` when there is one,
+    else at the nominal rate and full duty cycle."""
+    calibration = await store.active(f"{pump}_pump") if store is not None else None
     if not isinstance(calibration, PumpCalibration):
-        raise NoActiveCalibration(
-            f"{device} has no active pump calibration; calibrate it "
-            "(a duration_based session) or set one active."
-        )
-    return PumpRun(
-        device=device,
-        ml=ml,
-        seconds=seconds_for_ml(calibration, ml),
-        duty_cycle=calibration.dc,
-        calibration_name=calibration.calibration_name,
-    )
+        if ml is None:
+            ml = (seconds or 0.0) * nominal_ml_per_second
+        return Dose(ml=ml, seconds=ml / nominal_ml_per_second, duty_cycle=100.0)
+    if ml is None:
+        curve = Curve.from_data(calibration.curve_data_.model_dump())
+        run = seconds or 0.0
+        return Dose(ml=max(0.0, curve(run)), seconds=run, duty_cycle=calibration.dc)
+    return Dose(ml=ml, seconds=seconds_for_ml(calibration, ml), duty_cycle=calibration.dc)
 
 
-async def run_pump(hardware: Hardware, device: str, duty_cycle: float, seconds: float) -> None:
-    """Drive the pump for ``seconds``; it is switched off however the wait ends."""
-    hardware.set_pwm(device, duty_cycle)
-    try:
-        await asyncio.sleep(seconds)
-    finally:
-        hardware.set_pwm(device, 0.0)
+def pump_of(device: str) -> str:
+    """The hardware's pump name of a calibration device: ``media_pump`` → ``media``."""
+    return device.removesuffix("_pump")
+
+
+async def run_pump(hardware: Hardware, device: str, duty_cycle: float, seconds: float) -> float:
+    """Run the pump of ``device`` for ``seconds`` and wait the run out; return the mL the
+    hardware reports it moved (the true volume on simulated units)."""
+    moved = hardware.run_pump(pump_of(device), seconds, duty_cycle)
+    await asyncio.sleep(seconds)
+    return moved
