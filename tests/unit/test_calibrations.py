@@ -11,6 +11,7 @@ import httpx
 import pytest
 import yaml
 
+from pioleader.unit.calibrations.usage import plan_dose
 from pioleader.unit.services import UnitServices
 
 PUMP_YAML = """\
@@ -212,3 +213,27 @@ async def test_zip_holds_every_file_and_protocols_are_sorted(
     assert {"media_pump_duration_based", "stirring_dc_based", "od90_standards"} <= {
         p["id"] for p in protocols
     }
+
+
+async def test_dosing_plans_through_the_active_pump_calibration(
+    unit_client: httpx.AsyncClient, unit: UnitServices
+) -> None:
+    """It should turn mL into seconds (and seconds into mL) by the active calibration, and use
+    the nominal rate at full duty cycle while the pump has none."""
+    nominal = await plan_dose(
+        unit.calibrations, "media", ml=1.5, seconds=None, nominal_ml_per_second=0.75
+    )
+    assert (nominal.seconds, nominal.duty_cycle) == (2.0, 100.0)
+    await create(unit_client, "media_pump", with_field(PUMP_YAML, "dc", "80.0"), active=True)
+    by_ml = await plan_dose(
+        unit.calibrations, "media", ml=1.1, seconds=None, nominal_ml_per_second=0.75
+    )
+    assert by_ml.seconds == pytest.approx(2.0) and by_ml.duty_cycle == 80.0
+    by_time = await plan_dose(
+        unit.calibrations, "media", ml=None, seconds=3.0, nominal_ml_per_second=0.75
+    )
+    assert by_time.ml == pytest.approx(1.6)
+    other = await plan_dose(
+        unit.calibrations, "waste", ml=1.0, seconds=None, nominal_ml_per_second=0.5
+    )
+    assert other.seconds == 2.0  # waste_pump has no calibration
