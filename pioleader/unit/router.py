@@ -13,13 +13,18 @@ import os
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Path, Response
 
 from pioleader.bus import BusUnavailable, topics
 from pioleader.clock import format_timestamp, parse_timestamp
 from pioleader.errors import ApiError, error_responses
 from pioleader.tasks import TaskAccepted, TaskStatus
+from pioleader.unit import config, plugins_router, usb_router
 from pioleader.unit.bioreactor import check_value
+from pioleader.unit.calibrations import estimators_router as estimators
+from pioleader.unit.calibrations import router as calibrations
+from pioleader.unit.calibrations import sessions_router as calibration_sessions
+from pioleader.unit.deps import UnitDep
 from pioleader.unit.jobs.base import JobRefused
 from pioleader.unit.jobs.catalog import describe
 from pioleader.unit.manager import AlreadyRunning, InvalidOption, TooSoon, UnknownJob
@@ -43,12 +48,6 @@ router = APIRouter(prefix="/unit_api", tags=["unit api"])
 _JOB_NAME = re.compile(r"^[a-z0-9_]{1,64}$")
 
 
-def get_unit(request: Request) -> UnitServices:
-    unit: UnitServices = request.app.state.unit
-    return unit
-
-
-UnitDep = Annotated[UnitServices, Depends(get_unit)]
 JobNamePath = Annotated[str, Path(description="Job name, e.g. stirring.", max_length=64)]
 
 
@@ -409,3 +408,18 @@ async def set_clock_time(body: SetClock, unit: UnitDep) -> TaskAccepted:
         }
 
     return await unit.tasks.submit("utc clock", report, lock="clock-lock")
+
+
+def unit_api_router() -> APIRouter:
+    """The whole unit API: the routes above and those of configuration, plugins, USB,
+    archives and calibrations."""
+    whole = APIRouter()
+    whole.include_router(router)
+    whole.include_router(config.router)
+    whole.include_router(plugins_router.router)
+    whole.include_router(usb_router.router)
+    # Sessions before calibrations: /calibrations/sessions would otherwise be taken for a device.
+    whole.include_router(calibration_sessions.router)
+    whole.include_router(calibrations.router)
+    whole.include_router(estimators.router)
+    return whole

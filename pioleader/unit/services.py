@@ -29,6 +29,7 @@ from pioleader.unit.calibrations.store import CALIBRATIONS, ESTIMATORS, Document
 from pioleader.unit.hardware import Hardware
 from pioleader.unit.jobs.base import BackgroundJob
 from pioleader.unit.manager import JobManager
+from pioleader.unit.plugins import Plugins
 from pioleader.unit.registry import JobRegistry, unit_migrations
 
 logger = logging.getLogger("pioleader.unit")
@@ -85,6 +86,18 @@ class UnitServices:
     estimators: DocumentStore
     sessions: SessionManager
     descriptors: DescriptorCatalog
+    plugins: Plugins
+    # Whether configuration reads may show secrets: only when every caller is authenticated.
+    reveal_secrets: bool = False
+
+    @property
+    def data_dir(self) -> Path:
+        return self.config_files.data_dir
+
+    async def reload_plugins(self) -> None:
+        """Import the plugins afresh and give the job manager the jobs they add."""
+        await asyncio.to_thread(self.plugins.load)
+        self.jobs.catalog = self.plugins.catalog()
 
     async def after(self, seconds: float, action: str) -> None:
         """Stop every job, then reboot or shut down, once the answer has been sent."""
@@ -107,6 +120,7 @@ async def open_unit(
     catalog: Mapping[str, type[BackgroundJob]],
     model: PioreactorModel | None,
     lifecycle: Lifecycle,
+    reveal_secrets: bool = False,
 ) -> AsyncIterator[UnitServices]:
     """Open a unit's registry and job manager; stop its jobs when closed."""
     db = Database(
@@ -123,10 +137,12 @@ async def open_unit(
         files = ConfigFiles(data_dir)
         calibrations = DocumentStore(data_dir, db, CALIBRATIONS, name)
         bioreactor = BioreactorStore(db)
+        plugins = Plugins(data_dir, catalog)
+        await asyncio.to_thread(plugins.load)
         jobs = JobManager(
             unit=name,
             leader=leader,
-            catalog=catalog,
+            catalog=plugins.catalog(),
             config_files=files,
             hardware=hardware,
             mqtt=mqtt,
@@ -161,6 +177,8 @@ async def open_unit(
                 estimators=DocumentStore(data_dir, db, ESTIMATORS, name),
                 sessions=SessionManager(SessionStore(db), steps),
                 descriptors=DescriptorCatalog(shipped_directory(), data_dir / "ui"),
+                reveal_secrets=reveal_secrets,
+                plugins=plugins,
             )
         finally:
             await jobs.shutdown()

@@ -14,7 +14,7 @@ from pioleader.errors import error_responses
 from pioleader.unit.calibrations import handlers
 from pioleader.unit.calibrations.handlers import DevicePath, NamePath
 from pioleader.unit.calibrations.models import Document, Success
-from pioleader.unit.router import UnitDep
+from pioleader.unit.deps import UnitDep
 
 router = APIRouter(prefix="/unit_api", tags=["unit api: estimators"])
 

@@ -22,7 +22,7 @@ from pioleader.unit.calibrations.models import (
     Success,
 )
 from pioleader.unit.calibrations.protocols import PROTOCOLS
-from pioleader.unit.router import UnitDep
+from pioleader.unit.deps import UnitDep
 
 router = APIRouter(prefix="/unit_api", tags=["unit api: calibrations"])
 

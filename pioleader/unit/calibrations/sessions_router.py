@@ -18,7 +18,7 @@ from pioleader.unit.calibrations.models import SessionInputs, StartSession
 from pioleader.unit.calibrations.protocols import StepRefused
 from pioleader.unit.calibrations.sessions import SessionClosed, SessionNotFound, UnknownProtocol
 from pioleader.unit.calibrations.steps import InputRefused, SessionAnswer
-from pioleader.unit.router import UnitDep
+from pioleader.unit.deps import UnitDep
 
 router = APIRouter(prefix="/unit_api/calibrations/sessions", tags=["unit api: calibrations"])
 
