@@ -8,17 +8,17 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from pioleader.net import free_port, wait_for_port
+from pioleader.net import wait_for_port
 from pioleader.unit.culture import Bioreactor, CultureParameters
 from pioleader.up import Process, SimulatedCluster
-from tests.integration.conftest import poll_until_done
+from tests.integration.conftest import simulated_cluster, task_result
 
 pytestmark = pytest.mark.integration
 
@@ -30,15 +30,9 @@ SCALE_ERRORS = [1.01, 0.99, 1.005]
 
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[SimulatedCluster]:
-    cluster = SimulatedCluster(
-        data_dir=tmp_path / "cluster",
-        workers=1,
-        port=free_port(),
-        mqtt_port=free_port(),
-        mqtt_ws_port=free_port(),
-        log_level="warning",
-        start_jobs=False,
-    )
+    """One worker, without the demo jobs: the pump is all this test needs."""
+    cluster = simulated_cluster(tmp_path / "cluster", workers=1)
+    cluster.start_jobs = False
     try:
         cluster.start()
         yield cluster
@@ -46,11 +40,11 @@ def cluster(tmp_path: Path) -> Iterator[SimulatedCluster]:
         cluster.stop()
 
 
-@pytest.fixture
-async def api(cluster: SimulatedCluster) -> AsyncIterator[httpx.AsyncClient]:
-    base = f"http://127.0.0.1:{cluster.leader_port}"
-    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
-        yield client
+async def active_pump_calibration(api: httpx.AsyncClient) -> dict[str, Any]:
+    result = await task_result(api, await api.get("/api/workers/pio01/active_calibrations"))
+    assert result["pio01"]["ok"], result
+    calibration: dict[str, Any] = result["pio01"]["value"]["media_pump"]
+    return calibration
 
 
 def restart(cluster: SimulatedCluster, name: str) -> None:
@@ -68,15 +62,6 @@ def restart(cluster: SimulatedCluster, name: str) -> None:
 
 async def inputs(api: httpx.AsyncClient, session_id: str, **values: Any) -> httpx.Response:
     return await api.post(f"{SESSIONS}/{session_id}/inputs", json={"inputs": values})
-
-
-async def active_pump_calibration(api: httpx.AsyncClient) -> dict[str, Any]:
-    accepted = await api.get("/api/workers/pio01/active_calibrations")
-    done = await poll_until_done(api, accepted.json()["result_url_path"])
-    envelope = done["result"]["pio01"]
-    assert envelope["ok"], envelope
-    calibration: dict[str, Any] = envelope["value"]["media_pump"]
-    return calibration
 
 
 async def test_pump_session_on_a_real_cluster_survives_a_worker_restart(
