@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -65,7 +65,6 @@ class Protocol:
     steps: dict[str, Step]
     priority: int = 99
     first_step: str = "intro"
-    hardware_jobs: tuple[str, ...] = field(default=())
 
     def view(self, session: Session) -> StepView:
         step = self.steps[session.step_id]
