@@ -27,11 +27,16 @@ from pioleader.settings import CommandLineOverrides, LeaderSettings, load_leader
 
 DEMO_EXPERIMENT = "demo"
 # Started on every worker of the demo experiment, so that cultures are seen growing at once.
-DEMO_JOBS: tuple[tuple[str, dict[str, object]], ...] = (
-    ("stirring", {}),
-    ("od_reading", {}),
-    ("temperature_automation", {"automation_name": "thermostat", "target_temperature": 32}),
-    ("growth_rate_calculating", {}),
+DEMO_JOBS: tuple[tuple[str, str, dict[str, object]], ...] = (
+    ("monitor", "$experiment", {}),
+    ("stirring", DEMO_EXPERIMENT, {}),
+    ("od_reading", DEMO_EXPERIMENT, {}),
+    (
+        "temperature_automation",
+        DEMO_EXPERIMENT,
+        {"automation_name": "thermostat", "target_temperature": 32},
+    ),
+    ("growth_rate_calculating", DEMO_EXPERIMENT, {}),
 )
 
 
@@ -55,7 +60,7 @@ class SimulatedCluster:
     mqtt_ws_port: int | None = None
     speedup: float | None = None
     log_level: str = "info"
-    start_jobs: bool = True
+    start_jobs: bool = False
     processes: list[Process] = field(default_factory=list)
     broker: Mosquitto | None = None
     worker_ports: dict[str, int] = field(default_factory=dict)
@@ -212,10 +217,10 @@ class SimulatedCluster:
                         json={"pioreactor_unit": name},
                     ).raise_for_status()
             if self.start_jobs:
-                for job_name, options in DEMO_JOBS:
+                for job_name, experiment, options in DEMO_JOBS:
                     client.post(
                         f"/api/workers/$broadcast/jobs/run/job_name/{job_name}"
-                        f"/experiments/{DEMO_EXPERIMENT}",
+                        f"/experiments/{experiment}",
                         json={"options": options},
                     ).raise_for_status()
 

@@ -167,6 +167,7 @@ async def run_job(job_name: JobNamePath, body: RunJob, unit: UnitDep) -> TaskAcc
                 env=body.env,
                 config_overrides=[(s, k, v) for s, k, v in body.config_overrides],
                 job_source=body.env.get("JOB_SOURCE", "user"),
+                args=body.args,
             )
         except AlreadyRunning as exc:
             raise ApiError(409, str(exc), remediation="Stop it first.") from exc

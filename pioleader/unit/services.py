@@ -85,8 +85,8 @@ class UnitServices:
     calibrations: DocumentStore
     estimators: DocumentStore
     sessions: SessionManager
-    descriptors: DescriptorCatalog
     plugins: Plugins
+    descriptors: DescriptorCatalog
     # Whether configuration reads may show secrets: only when every caller is authenticated.
     reveal_secrets: bool = False
 
@@ -176,9 +176,9 @@ async def open_unit(
                 calibrations=calibrations,
                 estimators=DocumentStore(data_dir, db, ESTIMATORS, name),
                 sessions=SessionManager(SessionStore(db), steps),
-                descriptors=DescriptorCatalog(shipped_directory(), data_dir / "ui"),
                 reveal_secrets=reveal_secrets,
                 plugins=plugins,
+                descriptors=DescriptorCatalog(shipped_directory(), data_dir / "ui"),
             )
         finally:
             await jobs.shutdown()

@@ -161,6 +161,6 @@ def create_worker_app(
     )
     install_error_handlers(app)
     install_request_safety(app, settings.safety)
-    for router in (unit_api_router(), unit_descriptors_router):
-        app.include_router(router)
+    app.include_router(unit_api_router())
+    app.include_router(unit_descriptors_router)
     return app

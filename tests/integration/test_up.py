@@ -48,11 +48,11 @@ def alive(pid: int) -> bool:
 
 
 def demo_jobs(port: int, unit: str) -> list[str]:
-    """The jobs running on ``unit``, once the four demo jobs have started (or after 60 s)."""
+    """The jobs running on ``unit``, once the five demo jobs have started (or after 60 s)."""
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     names: list[str] = []
-    while len(names) < 4 and time.monotonic() < deadline:
+    while len(names) < 5 and time.monotonic() < deadline:
         accepted = httpx.get(f"{base}/api/workers/{unit}/jobs/running").json()
         result = httpx.get(base + accepted["result_url_path"]).json()
         if result["status"] == "succeeded":
@@ -93,6 +93,7 @@ def test_up_runs_refuses_a_second_copy_and_stops_cleanly(tmp_path: Path) -> None
         assert [w["pioreactor_unit"] for w in workers] == ["pio01", "pio02"]
         assert sorted(demo_jobs(port, "pio02")) == [
             "growth_rate_calculating",
+            "monitor",
             "od_reading",
             "stirring",
             "temperature_automation",

@@ -3,6 +3,7 @@ the vessel, how they treat bad settings."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 
@@ -13,7 +14,7 @@ from pioleader.broker import Mosquitto
 from pioleader.unit.hardware import SimulatedHardware
 from pioleader.unit.services import UnitServices
 from tests.mqtt import Collector, publish, retained
-from tests.unit.conftest import EXPERIMENT, run_job
+from tests.unit.conftest import EXPERIMENT, assert_refused, finished, run_job
 
 TOPIC = f"pioreactor/pio01/{EXPERIMENT}"
 QUICK_TEMPERATURE = [["temperature_automation.config", "seconds_between_readings", "0.2"]]
@@ -169,13 +170,7 @@ async def test_bad_automation_options_are_refused(
     options: dict[str, object],
     field: str,
 ) -> None:
-    response = await unit_client.post(
-        f"/unit_api/jobs/run/job_name/{job_name}",
-        json={"env": {"EXPERIMENT": EXPERIMENT}, "options": options},
-    )
-    assert response.status_code == 400, response.text
-    assert field in response.json()["cause"]
-    assert (await unit_client.get("/unit_api/jobs/running")).json() == []
+    await assert_refused(unit_client, job_name, options, field)
 
 
 async def test_capabilities_list_every_automation_with_its_options(
@@ -202,3 +197,87 @@ async def test_capabilities_list_every_automation_with_its_options(
         "exchange_volume_ml",
     }
     assert chemostat["published_settings"]["exchange_volume_ml"]["settable"] is True
+
+
+async def test_monitor_reports_health_and_answers_blinks(
+    unit_client: httpx.AsyncClient, unit: UnitServices, broker: Mosquitto
+) -> None:
+    """Started under $experiment, it should publish the unit's health and count blinks; it
+    survives "stop all"."""
+    body = {"env": {"EXPERIMENT": "$experiment"}, "options": {}}
+    response = await unit_client.post("/unit_api/jobs/run/job_name/monitor", json=body)
+    assert (await finished(unit_client, unit, response))["status"] == "succeeded"
+    root = "pioreactor/pio01/$experiment/monitor"
+    statistics = await retained(broker.port, f"{root}/computer_statistics")
+    assert 0 <= statistics["disk_usage_percent"] <= 100
+    assert (await retained(broker.port, f"{root}/versions"))["app"]
+    assert (await retained(broker.port, f"{root}/voltage_on_pwm_rail"))["voltage"] == 5.0
+
+    await publish(
+        broker.port, "pioreactor/$broadcast/$experiment/monitor/flicker_led_response_okay", "1"
+    )
+    monitor = next(job for job in unit.jobs.running_jobs() if job.job_name == "monitor")
+    deadline = asyncio.get_running_loop().time() + 10
+    while getattr(monitor, "blinks", 0) == 0:
+        assert asyncio.get_running_loop().time() < deadline, "the blink never arrived"
+        await asyncio.sleep(0.02)
+
+    await finished(unit_client, unit, await unit_client.post("/unit_api/jobs/stop/all", json={}))
+    assert [job.job_name for job in unit.jobs.running_jobs()] == ["monitor"]
+
+
+async def test_turbidostat_dilutes_when_the_biomass_reaches_its_target(
+    unit_client: httpx.AsyncClient,
+    unit: UnitServices,
+    broker: Mosquitto,
+    hardware: SimulatedHardware,
+) -> None:
+    """On an OD reading at or above the target it should dilute once, then let it settle."""
+    async with Collector(broker.port, f"{TOPIC}/dosing_events") as events:
+        done = await run_job(
+            unit_client,
+            unit,
+            "dosing_automation",
+            automation_name="turbidostat",
+            target_biomass=0.0001,  # any culture is above it
+            exchange_volume_ml=0.5,
+            biomass_signal="od",
+        )
+        assert done["status"] == "succeeded", done
+        await run_job(unit_client, unit, "od_reading", interval=0.2)
+        payloads = await events.until(2)
+        event = await retained(
+            broker.port, f"{TOPIC}/dosing_automation/latest_event", until=lambda v: "data" in v
+        )
+    assert [(p["event"], p["volume_change"]) for p in payloads[:2]] == [
+        ("add_media", 0.5),
+        ("remove_waste", 1.0),
+    ]
+    assert len(payloads) == 2  # the 30 s settling window holds off the next readings
+    assert event["event_name"] == "DilutionEvent"
+    assert {p["source_of_event"] for p in payloads} == {"dosing_automation:turbidostat"}
+
+
+async def test_dosing_stops_short_of_the_volume_limit(
+    unit_client: httpx.AsyncClient,
+    unit: UnitServices,
+    broker: Mosquitto,
+    hardware: SimulatedHardware,
+) -> None:
+    """An exchange that would pass max_volume_to_stop should pump nothing and say why."""
+    before = hardware.snapshot().volume_ml
+    limit = [["dosing_automation.config", "max_volume_to_stop", "14.5"]]
+    done = await run_job(
+        unit_client,
+        unit,
+        "dosing_automation",
+        config=limit,
+        automation_name="chemostat",
+        duration=0.01,
+        exchange_volume_ml=1.0,
+    )
+    assert done["status"] == "succeeded", done
+    event = await retained(broker.port, f"{TOPIC}/dosing_automation/latest_event")
+    assert event["event_name"] == "ErrorOccurred"
+    assert "max_volume_to_stop (14.5 mL)" in event["message"]
+    assert hardware.snapshot().volume_ml == before

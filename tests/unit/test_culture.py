@@ -11,14 +11,9 @@ import pytest
 from pioleader.clock import ManualClock
 from pioleader.unit.culture import Bioreactor, CultureParameters, cardinal_temperature_factor
 from pioleader.unit.hardware import SimulatedHardware
+from tests.unit.conftest import at_optimum
 
 HOUR = 3600.0
-
-
-def at_optimum(**changes: float) -> CultureParameters:
-    """A culture already at its optimum temperature (no heater needed)."""
-    base = CultureParameters(seed=1, ambient_c=37.0, t_opt_c=37.0, noise=0.0)
-    return replace(base, **changes)
 
 
 def test_batch_shows_lag_then_exponential_growth_then_saturation() -> None:

@@ -20,7 +20,8 @@ AUTOMATION_JOBS: dict[str, type[AutomationJob]] = {
     "led": LedAutomation,
     "temperature": TemperatureAutomation,
 }
-WITHOUT_DESCRIPTOR = {"led_intensity"}  # an action the UI drives through its LED controls
+# led_intensity: the UI drives it through its LED controls; monitor: a system job, no card.
+WITHOUT_DESCRIPTOR = {"led_intensity", "monitor"}
 
 
 def settings_of(job_name: str) -> dict[str, bool]:

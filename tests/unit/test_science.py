@@ -4,8 +4,9 @@ bioreactor and the growth-rate filter, on a manual clock (hours of culture in a 
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -13,6 +14,7 @@ from pioleader.clock import ManualClock
 from pioleader.unit.control import PID, subdoses, thermostat_duty_cycle, turbidostat_should_dilute
 from pioleader.unit.ekf import Estimate, GrowthRateFilter
 from pioleader.unit.hardware import CultureParameters, SimulatedHardware
+from tests.unit.conftest import at_optimum
 
 CHANNELS = {"2": "90"}
 READ_EVERY = timedelta(seconds=5)
@@ -67,18 +69,10 @@ class Reactor:
         return [e.growth_rate for at, e in self.estimates if at >= hours]
 
 
-def culture(**changes: float) -> CultureParameters:
-    base = CultureParameters(
-        seed=11,
-        ambient_c=37.0,
-        t_opt_c=37.0,
-        growth_rate_per_hour=0.5,
-        lag_hours=0.1,
-        noise=0.01,
-        speedup=4.0,  # 2.0 h⁻¹ of wall-clock time at the most
-        vessel_capacity_ml=20.0,
-    )
-    return replace(base, **changes)
+def culture(**changes: Any) -> CultureParameters:
+    """A culture at its optimum, 2.0 h⁻¹ of wall-clock time at the most (0.5 × 4)."""
+    base = {"seed": 11, "growth_rate_per_hour": 0.5, "lag_hours": 0.1, "noise": 0.01}
+    return at_optimum(**{**base, "speedup": 4.0, "vessel_capacity_ml": 20.0, **changes})
 
 
 def test_chemostat_growth_rate_settles_at_the_dilution_rate() -> None:

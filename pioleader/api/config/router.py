@@ -1,8 +1,7 @@
 """Endpoints for the cluster's configuration (behaviour §3.7, §7).
 
 GET/PATCH /api/config/shared, GET /api/config/shared/history, GET /api/config/units/{unit},
-GET/PATCH /api/config/units/{unit}/specific, GET /api/config/units/{unit}/specific/history,
-and our GET /api/config/shared/sync (which worker has the current shared file).
+GET/PATCH /api/config/units/{unit}/specific, GET /api/config/units/{unit}/specific/history.
 """
 
 from __future__ import annotations
@@ -10,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import PlainTextResponse
 
 from pioleader.api.config.models import (
@@ -18,7 +17,6 @@ from pioleader.api.config.models import (
     ConfigVersion,
     MergedConfigs,
     SharedConfigUpdated,
-    SyncState,
 )
 from pioleader.api.config.store import SHARED_FILENAME, unit_filename
 from pioleader.cluster import UnitRequest, fanout
@@ -77,9 +75,7 @@ def _unit_failure(unit: str, envelope: dict[str, Any]) -> ApiError:
     )
 
 
-@router.get(
-    "/shared", response_class=PlainTextResponse, responses={**PLAIN_TEXT, **error_responses()}
-)
+@router.get("/shared", responses={**PLAIN_TEXT, **error_responses()})
 async def get_shared_config(services: ServicesDep) -> PlainTextResponse:
     """The shared ``config.ini`` (secrets masked unless an api_key protects the API)."""
     return PlainTextResponse(_shown(services, await services.config_sync.shared_text()))
@@ -112,20 +108,24 @@ async def get_shared_config_history(services: ServicesDep) -> list[ConfigVersion
     return _history(services, await services.config_store.history([SHARED_FILENAME]))
 
 
-@router.get("/shared/sync", response_model=list[SyncState], responses=error_responses())
-async def get_shared_config_sync(services: ServicesDep) -> list[SyncState]:
-    """For each worker the leader has pushed to: does it have the current shared file?"""
-    return await services.config_sync.states()
-
-
 @router.get(
     "/units/{pioreactor_unit}", response_model=MergedConfigs, responses=error_responses(502)
 )
 async def get_config_for_pioreactor_unit(
-    pioreactor_unit: UnitPath, services: ServicesDep
+    pioreactor_unit: UnitPath,
+    services: ServicesDep,
+    unit: Annotated[
+        list[str] | None,
+        Query(
+            description="With $broadcast: only these units (repeat the parameter).", max_length=100
+        ),
+    ] = None,
 ) -> MergedConfigs:
-    """Each unit's effective configuration; ``$broadcast``: every unit, failures in errors."""
+    """Each unit's effective configuration; ``$broadcast``: every unit (or the ``unit``
+    query parameters' units), failures in errors."""
     units = await services.targets.expand_to_units(pioreactor_unit)
+    if pioreactor_unit == BROADCAST and unit:
+        units = [await services.targets.require_unit(name) for name in dict.fromkeys(unit)]
     leader = services.settings.leader_hostname
     configs: dict[str, dict[str, dict[str, str]]] = {}
     if leader in units:
@@ -144,7 +144,6 @@ async def get_config_for_pioreactor_unit(
 
 @router.get(
     "/units/{pioreactor_unit}/specific",
-    response_class=PlainTextResponse,
     responses={**PLAIN_TEXT, **error_responses(502)},
 )
 async def get_specific_config_for_pioreactor_unit(

@@ -98,12 +98,28 @@ class Automation(Generic[J]):
         """Leave the hardware safe."""
 
 
+AUTOMATION_SETTINGS: dict[str, Setting] = {
+    "automation_name": Setting("string", persist=True),
+    "automation": Setting("json", persist=True),
+    "latest_event": Setting("json"),
+}
+
+
 class AutomationJob(BackgroundJob):
-    """A job that runs the automation named by its ``automation_name`` option."""
+    """A job that runs the automation named by its ``automation_name`` option. Subclasses
+    list their ``automation_classes`` and the ``extra_settings`` they publish."""
 
     kind: ClassVar[str]
+    automation_classes: ClassVar[tuple[type[Automation[Any]], ...]]
+    extra_settings: ClassVar[dict[str, Setting]] = {}
     automations: ClassVar[dict[str, type[Automation[Any]]]]
     first_run_delay_seconds: ClassVar[float] = 2.0
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.automations = {a.automation_name: a for a in cls.automation_classes}
+        cls.options = cls.automation_options(cls.automation_classes)
+        cls.published_settings = {**AUTOMATION_SETTINGS, **cls.extra_settings}
 
     @classmethod
     def automation_options(
@@ -216,13 +232,6 @@ class AutomationJob(BackgroundJob):
         }
         await self.publish_setting("automation", record)
         await self.publish_data(f"{self.job_name}/{self.kind}_automation_settings", record)
-
-
-AUTOMATION_SETTINGS: dict[str, Setting] = {
-    "automation_name": Setting("string", persist=True),
-    "automation": Setting("json", persist=True),
-    "latest_event": Setting("json"),
-}
 
 
 def _wire_type(datatype: FieldType) -> Datatype:

@@ -77,6 +77,7 @@ class JobContext:
     calibrations: DocumentStore | None = None
     bioreactor: BioreactorStore | None = None
     capacity_ml: float | None = None
+    args: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

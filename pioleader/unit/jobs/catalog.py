@@ -17,7 +17,9 @@ from pioleader.unit.jobs.base import BackgroundJob, Option, Setting
 from pioleader.unit.jobs.dosing import DosingAutomation
 from pioleader.unit.jobs.growth_rate import GrowthRateCalculating
 from pioleader.unit.jobs.led import LedAutomation
+from pioleader.unit.jobs.monitor import Monitor
 from pioleader.unit.jobs.od_reading import ODBlank, ODReading
+from pioleader.unit.jobs.self_test import SelfTest
 from pioleader.unit.jobs.stirring import Stirring
 from pioleader.unit.jobs.temperature import TemperatureAutomation
 
@@ -37,6 +39,8 @@ HARDWARE_JOBS: dict[str, type[BackgroundJob]] = {
         CirculateMedia,
         CirculateAltMedia,
         LedIntensity,
+        SelfTest,
+        Monitor,
     )
 }
 

@@ -11,14 +11,13 @@ from typing import Any, ClassVar
 
 from pioleader.unit.control import PID, morbidostat_volumes, subdoses, turbidostat_should_dilute
 from pioleader.unit.jobs.automation import (
-    AUTOMATION_SETTINGS,
     Automation,
     AutomationError,
     AutomationJob,
     Event,
     Field,
 )
-from pioleader.unit.jobs.base import Option, Setting
+from pioleader.unit.jobs.base import Setting
 from pioleader.unit.jobs.pumping import dose
 
 SECTION = "dosing_automation.config"
@@ -47,6 +46,12 @@ class VolumeLimit(AutomationError):
     """An addition would take the vessel past ``max_volume_to_stop``."""
 
 
+async def dilute(job: DosingAutomation, ml: float) -> Event:
+    """Exchange ``ml`` of media (chemostat and turbidostat runs)."""
+    cycled = await job.exchange(media_ml=ml)
+    return Event("DilutionEvent", f"exchanged {cycled:g} mL", {"volume_actually_cycled_ml": cycled})
+
+
 class SilentDosing(Automation["DosingAutomation"]):
     automation_name = "silent"
     display_name = "Silent"
@@ -68,12 +73,7 @@ class Chemostat(IntervalAutomation):
     }
 
     async def execute(self) -> Event | None:
-        cycled = await self.job.exchange(media_ml=float(self.setting("exchange_volume_ml")))
-        return Event(
-            "DilutionEvent",
-            f"exchanged {cycled:g} mL",
-            {"volume_actually_cycled_ml": cycled},
-        )
+        return await dilute(self.job, float(self.setting("exchange_volume_ml")))
 
 
 class Turbidostat(Automation["DosingAutomation"]):
@@ -120,12 +120,7 @@ class Turbidostat(Automation["DosingAutomation"]):
             await self.job.run_once()
 
     async def execute(self) -> Event | None:
-        cycled = await self.job.exchange(media_ml=float(self.setting("exchange_volume_ml")))
-        return Event(
-            "DilutionEvent",
-            f"exchanged {cycled:g} mL",
-            {"volume_actually_cycled_ml": cycled},
-        )
+        return await dilute(self.job, float(self.setting("exchange_volume_ml")))
 
 
 class FedBatch(IntervalAutomation):
@@ -229,16 +224,12 @@ class DosingAutomation(AutomationJob):
     job_name = "dosing_automation"
     help = "Run a dosing automation (pumps media, alt media and waste)."
     kind = "dosing"
-    automations: ClassVar[dict[str, type[Automation[Any]]]] = {
-        a.automation_name: a for a in DOSING_AUTOMATIONS
-    }
-    published_settings: ClassVar[dict[str, Setting]] = {
-        **AUTOMATION_SETTINGS,
+    automation_classes = DOSING_AUTOMATIONS
+    extra_settings: ClassVar[dict[str, Setting]] = {
         "current_volume_ml": Setting("float", unit="mL"),
         "alt_media_fraction": Setting("float"),
         "max_working_volume_ml": Setting("float", unit="mL"),
     }
-    options: ClassVar[dict[str, Option]] = AutomationJob.automation_options(DOSING_AUTOMATIONS)
 
     async def on_init(self) -> None:
         self.latest: dict[str, float] = {}

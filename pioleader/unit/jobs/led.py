@@ -8,13 +8,11 @@ from typing import Any, ClassVar
 from pioleader.unit.control import light_is_on
 from pioleader.unit.jobs.actions import change_leds
 from pioleader.unit.jobs.automation import (
-    AUTOMATION_SETTINGS,
     Automation,
     AutomationJob,
     Event,
     Field,
 )
-from pioleader.unit.jobs.base import Option, Setting
 
 CYCLE_CHANNELS = ("C", "D")
 
@@ -74,9 +72,5 @@ class LedAutomation(AutomationJob):
     job_name = "led_automation"
     help = "Run an LED automation."
     kind = "led"
-    automations: ClassVar[dict[str, type[Automation[Any]]]] = {
-        a.automation_name: a for a in LED_AUTOMATIONS
-    }
-    published_settings: ClassVar[dict[str, Setting]] = dict(AUTOMATION_SETTINGS)
-    options: ClassVar[dict[str, Option]] = AutomationJob.automation_options(LED_AUTOMATIONS)
+    automation_classes = LED_AUTOMATIONS
     first_run_delay_seconds = 0.0

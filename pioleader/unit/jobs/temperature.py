@@ -9,13 +9,12 @@ from typing import Any, ClassVar
 from pioleader.clock import format_timestamp
 from pioleader.unit.control import PID, thermostat_duty_cycle
 from pioleader.unit.jobs.automation import (
-    AUTOMATION_SETTINGS,
     Automation,
     AutomationJob,
     Event,
     Field,
 )
-from pioleader.unit.jobs.base import Option, Setting
+from pioleader.unit.jobs.base import Setting
 
 READ_EVERY_SECONDS = 225.0
 
@@ -71,15 +70,11 @@ class TemperatureAutomation(AutomationJob):
     job_name = "temperature_automation"
     help = "Control (or only record) the culture's temperature."
     kind = "temperature"
-    automations: ClassVar[dict[str, type[Automation[Any]]]] = {
-        a.automation_name: a for a in TEMPERATURE_AUTOMATIONS
-    }
-    published_settings: ClassVar[dict[str, Setting]] = {
-        **AUTOMATION_SETTINGS,
+    automation_classes = TEMPERATURE_AUTOMATIONS
+    extra_settings: ClassVar[dict[str, Setting]] = {
         "temperature": Setting("json", unit="℃"),
         "heater_duty_cycle": Setting("float", unit="%"),
     }
-    options: ClassVar[dict[str, Option]] = AutomationJob.automation_options(TEMPERATURE_AUTOMATIONS)
     first_run_delay_seconds = 0.0
     latest_temperature: float
 
