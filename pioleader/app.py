@@ -15,12 +15,15 @@ from pioleader import __version__
 from pioleader.api.archives.router import router as archives_router
 from pioleader.api.assignments.router import router as assignments_router
 from pioleader.api.assignments.service import republish_assignments
+from pioleader.api.calibration_sessions.router import router as calibration_sessions_router
+from pioleader.api.calibrations.router import router as calibrations_router
 from pioleader.api.config.router import router as config_router
 from pioleader.api.datasets.router import router as datasets_router
 from pioleader.api.descriptors.router import router as descriptors_router
 from pioleader.api.descriptors.router import unit_router as unit_descriptors_router
 from pioleader.api.discovery.router import router as discovery_router
 from pioleader.api.dosing.router import router as dosing_router
+from pioleader.api.estimators.router import router as estimators_router
 from pioleader.api.experiments.router import router as experiments_router
 from pioleader.api.ingester.router import router as ingester_router
 from pioleader.api.jobs.router import router as jobs_router
@@ -97,6 +100,10 @@ def create_app(settings: LeaderSettings, overrides: Overrides | None = None) -> 
         archives_router,
         ingester_router,
         descriptors_router,
+        # Sessions before calibrations: .../calibrations/sessions is not a device.
+        calibration_sessions_router,
+        calibrations_router,
+        estimators_router,
         unit_api_router(),
         unit_descriptors_router,
     ):

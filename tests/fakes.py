@@ -79,3 +79,34 @@ class FakeUnits:
 
     def to(self, port: int) -> list[SentRequest]:
         return [sent for sent in self.sent if sent.port == port]
+
+
+@dataclass
+class AsgiUnits:
+    """Units that are real unit apps in this process, reached over ASGI by port.
+
+    The test enters each app's lifespan itself (so it can also restart it); a port without an
+    app is refused like a unit that is down.
+    """
+
+    apps: dict[int, Any] = field(default_factory=dict)
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        json: Any = None,
+        params: dict[str, str] | None = None,
+        limit_seconds: float,
+    ) -> RawResponse:
+        app = self.apps.get(urlsplit(url).port or 80)
+        if app is None:
+            raise TransportError("Connection refused")
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, timeout=limit_seconds) as client:
+            response = await client.request(method, url, json=json, params=params)
+        return RawResponse(response.status_code, response.content)
+
+    async def aclose(self) -> None:
+        return None

@@ -18,6 +18,7 @@ from pioleader.clock import Clock
 from pioleader.configuration import ConfigFiles
 from pioleader.settings import MqttSettings
 from pioleader.unit.bioreactor import BioreactorStore
+from pioleader.unit.calibrations.store import DocumentStore
 from pioleader.unit.hardware import Hardware
 from pioleader.unit.jobs.base import BackgroundJob, Facts, JobContext, JobRefused
 from pioleader.unit.registry import JobRegistry
@@ -85,6 +86,7 @@ class JobManager:
         mqtt: MqttSettings,
         registry: JobRegistry,
         clock: Clock,
+        calibrations: DocumentStore | None = None,
         bioreactor: BioreactorStore | None = None,
         capacity_ml: float | None = None,
     ) -> None:
@@ -96,6 +98,7 @@ class JobManager:
         self._mqtt = mqtt
         self._registry = registry
         self._clock = clock
+        self._calibrations = calibrations
         self._bioreactor = bioreactor
         self._capacity_ml = capacity_ml
         self._running: dict[str, _Running] = {}
@@ -167,6 +170,7 @@ class JobManager:
                 registry=self._registry,
                 clock=self._clock,
                 env=dict(env),
+                calibrations=self._calibrations,
                 args=tuple(args),
                 bioreactor=self._bioreactor,
                 capacity_ml=self._capacity_ml,

@@ -21,6 +21,9 @@ from pioleader.errors import ApiError, error_responses
 from pioleader.tasks import TaskAccepted, TaskStatus
 from pioleader.unit import archive_router, config, plugins_router, update_router, usb_router
 from pioleader.unit.bioreactor import check_value
+from pioleader.unit.calibrations import estimators_router as estimators
+from pioleader.unit.calibrations import router as calibrations
+from pioleader.unit.calibrations import sessions_router as calibration_sessions
 from pioleader.unit.deps import UnitDep
 from pioleader.unit.jobs.base import JobRefused
 from pioleader.unit.jobs.catalog import describe
@@ -409,8 +412,8 @@ async def set_clock_time(body: SetClock, unit: UnitDep) -> TaskAccepted:
 
 
 def unit_api_router() -> APIRouter:
-    """The whole unit API: the routes above and those of configuration, plugins, USB and
-    archives."""
+    """The whole unit API: the routes above and those of configuration, plugins, USB,
+    archives and calibrations."""
     whole = APIRouter()
     whole.include_router(router)
     whole.include_router(config.router)
@@ -418,4 +421,8 @@ def unit_api_router() -> APIRouter:
     whole.include_router(usb_router.router)
     whole.include_router(archive_router.router)
     whole.include_router(update_router.router)
+    # Sessions before calibrations: /calibrations/sessions would otherwise be taken for a device.
+    whole.include_router(calibration_sessions.router)
+    whole.include_router(calibrations.router)
+    whole.include_router(estimators.router)
     return whole

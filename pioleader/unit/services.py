@@ -23,6 +23,9 @@ from pioleader.db import Database
 from pioleader.settings import MqttSettings
 from pioleader.tasks import TaskRunner
 from pioleader.unit.bioreactor import BioreactorStore
+from pioleader.unit.calibrations.protocols import StepContext
+from pioleader.unit.calibrations.sessions import SessionManager, SessionStore
+from pioleader.unit.calibrations.store import CALIBRATIONS, ESTIMATORS, DocumentStore
 from pioleader.unit.hardware import Hardware
 from pioleader.unit.jobs.base import BackgroundJob
 from pioleader.unit.manager import JobManager
@@ -79,6 +82,9 @@ class UnitServices:
     model: PioreactorModel | None
     lifecycle: Lifecycle
     version: str
+    calibrations: DocumentStore
+    estimators: DocumentStore
+    sessions: SessionManager
     plugins: Plugins
     descriptors: DescriptorCatalog
     # Whether configuration reads may show secrets: only when every caller is authenticated.
@@ -129,6 +135,7 @@ async def open_unit(
         if ended:
             logger.warning("%d job(s) of an earlier run of %s had ended", ended, name)
         files = ConfigFiles(data_dir)
+        calibrations = DocumentStore(data_dir, db, CALIBRATIONS, name)
         bioreactor = BioreactorStore(db)
         plugins = Plugins(data_dir, catalog)
         await asyncio.to_thread(plugins.load)
@@ -141,8 +148,16 @@ async def open_unit(
             mqtt=mqtt,
             registry=registry,
             clock=clock,
+            calibrations=calibrations,
             bioreactor=bioreactor,
             capacity_ml=model.reactor_capacity_ml if model else None,
+        )
+        steps = StepContext(
+            unit=name,
+            hardware=hardware,
+            calibrations=calibrations,
+            now=clock.now,
+            running_jobs=lambda: {job.job_name for job in jobs.running_jobs()},
         )
         try:
             yield UnitServices(
@@ -158,6 +173,9 @@ async def open_unit(
                 model=model,
                 lifecycle=lifecycle,
                 version=__version__,
+                calibrations=calibrations,
+                estimators=DocumentStore(data_dir, db, ESTIMATORS, name),
+                sessions=SessionManager(SessionStore(db), steps),
                 reveal_secrets=reveal_secrets,
                 plugins=plugins,
                 descriptors=DescriptorCatalog(shipped_directory(), data_dir / "ui"),

@@ -27,6 +27,7 @@ from pioleader.bus.topics import BROADCAST
 from pioleader.clock import Clock, format_timestamp
 from pioleader.settings import MqttSettings
 from pioleader.unit.bioreactor import BioreactorStore
+from pioleader.unit.calibrations.store import DocumentStore
 from pioleader.unit.hardware import Hardware
 from pioleader.unit.registry import JobRegistry
 
@@ -72,6 +73,8 @@ class JobContext:
     registry: JobRegistry
     clock: Clock
     env: Mapping[str, str] = field(default_factory=dict)
+    # The unit's calibrations, for jobs that apply the active ones (None in bare tests).
+    calibrations: DocumentStore | None = None
     bioreactor: BioreactorStore | None = None
     capacity_ml: float | None = None
     args: tuple[str, ...] = ()

@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from pioleader.clock import format_timestamp
+from pioleader.unit.calibrations.models import ODCalibration
+from pioleader.unit.calibrations.usage import active_od_calibrations, od_for_voltage
 from pioleader.unit.jobs.base import BackgroundJob, Facts, JobRefused, Option, Setting
 
 ANGLES = ("45", "90", "135", "180")
@@ -51,6 +53,15 @@ class ODReading(BackgroundJob):
         await self.set_interval(float(interval) if interval is not None else 1.0 / rate)
         intensity = float(self.config_get("od_reading.config", "ir_led_intensity", "80"))
         await self.set_ir_led_intensity(intensity)
+        # Active OD calibrations turn volts into OD600; read once, as upstream does at start.
+        self.calibrations: dict[str, ODCalibration] = (
+            await active_od_calibrations(
+                self.context.calibrations,
+                {ch: angle for ch, angle in self.channels.items() if angle in ANGLES},
+            )
+            if self.context.calibrations is not None
+            else {}
+        )
 
     async def set_interval(self, value: float) -> None:
         if value <= 0:
@@ -77,10 +88,10 @@ class ODReading(BackgroundJob):
         intensity = float(self.values["ir_led_intensity"])
         ods: dict[str, Any] = {
             channel: {
-                "calibrated": 0,
+                "calibrated": int(channel in self.calibrations),
                 "timestamp": stamp,
                 "angle": angle,
-                "od": voltages[channel],
+                "od": self._od(channel, voltages[channel]),
                 "channel": channel,
                 "ir_led_intensity": intensity,
             }
@@ -92,6 +103,10 @@ class ODReading(BackgroundJob):
             await self.publish_setting(f"raw_od{channel}", reading)
             await self.publish_setting(f"od{channel}", reading)
         await self.publish_setting("ods", {"timestamp": stamp, "ods": ods})
+
+    def _od(self, channel: str, voltage: float) -> float:
+        calibration = self.calibrations.get(channel)
+        return voltage if calibration is None else round(od_for_voltage(calibration, voltage), 6)
 
     async def on_sleeping(self) -> None:
         self.context.hardware.set_ir_led(0.0)

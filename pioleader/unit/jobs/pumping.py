@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from pioleader.clock import format_timestamp
+from pioleader.unit.calibrations.usage import plan_dose
 
 if TYPE_CHECKING:
     from pioleader.unit.jobs.base import BackgroundJob
@@ -59,11 +60,16 @@ async def dose(
 ) -> float:
     """Run ``pump`` for ``ml`` (or ``seconds``), publishing the dosing event first; return the
     mL it was asked to move. Stops early, without finishing the run, if the job stops."""
-    rate = ml_per_second(job, pump)
-    if ml is None:
-        ml = (seconds or 0.0) * rate
-    duration = ml / rate
     context = job.context
+    # An active pump calibration decides the run time and duty cycle (issue 7).
+    planned = await plan_dose(
+        context.calibrations,
+        pump,
+        ml=ml,
+        seconds=seconds,
+        nominal_ml_per_second=ml_per_second(job, pump),
+    )
+    ml, duration = planned.ml, planned.seconds
     await job.publish_data(
         "dosing_events",
         {
@@ -77,7 +83,7 @@ async def dose(
     left = duration
     while left > 0:
         chunk = min(_CHUNK_SECONDS, left)
-        context.hardware.run_pump(pump, chunk)
+        context.hardware.run_pump(pump, chunk, planned.duty_cycle)
         left -= chunk
         if left > 0 and not await job.pause(chunk):
             break
