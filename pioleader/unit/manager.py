@@ -18,6 +18,7 @@ from pioleader.clock import Clock
 from pioleader.configuration import ConfigFiles
 from pioleader.settings import MqttSettings
 from pioleader.unit.bioreactor import BioreactorStore
+from pioleader.unit.cache import PersistentCache
 from pioleader.unit.hardware import Hardware
 from pioleader.unit.jobs.base import BackgroundJob, Facts, JobContext, JobRefused
 from pioleader.unit.registry import JobRegistry
@@ -87,6 +88,7 @@ class JobManager:
         clock: Clock,
         bioreactor: BioreactorStore | None = None,
         capacity_ml: float | None = None,
+        cache: PersistentCache | None = None,
     ) -> None:
         self.unit = unit
         self.leader = leader
@@ -98,6 +100,7 @@ class JobManager:
         self._clock = clock
         self._bioreactor = bioreactor
         self._capacity_ml = capacity_ml
+        self._cache = cache
         self._running: dict[str, _Running] = {}
         self._last_start: dict[str, float] = {}
 
@@ -168,6 +171,7 @@ class JobManager:
                 env=dict(env),
                 bioreactor=self._bioreactor,
                 capacity_ml=self._capacity_ml,
+                cache=self._cache,
             ),
             cast_options,
         )

@@ -23,6 +23,7 @@ from pioleader.db import Database
 from pioleader.settings import MqttSettings
 from pioleader.tasks import TaskRunner
 from pioleader.unit.bioreactor import BioreactorStore
+from pioleader.unit.cache import PersistentCache
 from pioleader.unit.hardware import Hardware
 from pioleader.unit.jobs.base import BackgroundJob
 from pioleader.unit.manager import JobManager
@@ -127,6 +128,7 @@ async def open_unit(
             clock=clock,
             bioreactor=bioreactor,
             capacity_ml=model.reactor_capacity_ml if model else None,
+            cache=PersistentCache(db),
         )
         try:
             yield UnitServices(

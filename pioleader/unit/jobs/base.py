@@ -27,6 +27,7 @@ from pioleader.bus.topics import BROADCAST
 from pioleader.clock import Clock, format_timestamp
 from pioleader.settings import MqttSettings
 from pioleader.unit.bioreactor import BioreactorStore
+from pioleader.unit.cache import PersistentCache
 from pioleader.unit.hardware import Hardware
 from pioleader.unit.registry import JobRegistry
 
@@ -71,6 +72,7 @@ class JobContext:
     env: Mapping[str, str] = field(default_factory=dict)
     bioreactor: BioreactorStore | None = None
     capacity_ml: float | None = None
+    cache: PersistentCache | None = None
 
 
 @dataclass(frozen=True)
