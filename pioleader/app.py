@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from pioleader import __version__
 from pioleader.api.assignments.router import router as assignments_router
 from pioleader.api.assignments.service import republish_assignments
+from pioleader.api.config.router import router as config_router
 from pioleader.api.datasets.router import router as datasets_router
 from pioleader.api.descriptors.router import router as descriptors_router
 from pioleader.api.descriptors.router import unit_router as unit_descriptors_router
@@ -23,17 +24,19 @@ from pioleader.api.ingester.router import router as ingester_router
 from pioleader.api.jobs.router import router as jobs_router
 from pioleader.api.labels.router import router as labels_router
 from pioleader.api.logs.router import router as logs_router
+from pioleader.api.plugins.router import router as plugins_router
 from pioleader.api.profiles.router import router as profiles_router
 from pioleader.api.system.router import router as system_router
 from pioleader.api.timeseries.router import router as timeseries_router
 from pioleader.api.units.router import router as units_router
+from pioleader.api.usb.router import router as usb_router
 from pioleader.api.workers.router import router as workers_router
 from pioleader.bus import MqttBus
 from pioleader.errors import install_error_handlers
 from pioleader.security import install_request_safety
 from pioleader.services import Overrides, open_services
 from pioleader.settings import LeaderSettings
-from pioleader.unit.router import router as unit_router
+from pioleader.unit.router import unit_api_router
 
 DESCRIPTION = """\
 The Pioreactor leader API, served by pioleader.
@@ -83,9 +86,12 @@ def create_app(settings: LeaderSettings, overrides: Overrides | None = None) -> 
         logs_router,
         dosing_router,
         profiles_router,
+        config_router,
+        plugins_router,
+        usb_router,
         ingester_router,
         descriptors_router,
-        unit_router,
+        unit_api_router(),
         unit_descriptors_router,
     ):
         app.include_router(router)

@@ -182,6 +182,9 @@ export_retention_hours=24
 unit_read_timeout_seconds=5
 unit_write_timeout_seconds=2
 unit_task_timeout_seconds=30
+# How often, in seconds, the leader sends the shared config again to workers that missed a
+# change (they were off or unreachable); 0: never.
+config_sync_interval_seconds=10
 # How many chart points the leader keeps in memory between requests (about 100 bytes each).
 time_series_cache_points=400000
 # Browser pages allowed to change state here besides the leader's own (comma-separated

@@ -146,6 +146,7 @@ class JobManager:
         env: Mapping[str, str],
         config_overrides: Sequence[tuple[str, str, str]],
         job_source: str,
+        args: Sequence[str] = (),
     ) -> int:
         """Start a job and wait until it is ready; return its job id."""
         job_class = self.job_class(job_name)
@@ -169,6 +170,7 @@ class JobManager:
                 registry=self._registry,
                 clock=self._clock,
                 env=dict(env),
+                args=tuple(args),
                 bioreactor=self._bioreactor,
                 capacity_ml=self._capacity_ml,
                 cache=self._cache,

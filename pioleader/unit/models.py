@@ -96,3 +96,99 @@ class Capability(BaseModel):
     options: list[dict[str, Any]]
     published_settings: dict[str, dict[str, Any]]
     cli_example: str
+
+
+class ConfigCode(BaseModel):
+    """The whole text of a configuration file."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    code: str = Field(
+        max_length=1_000_000,
+        description='INI text, e.g. "[stirring.config]\\ninitial_target_rpm=400\\n".',
+    )
+
+
+class PluginCommand(BaseModel):
+    """Install or uninstall one plugin: ``{"args": [name], "options": {"source": …}}``."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    args: list[str] = Field(
+        min_length=1, max_length=1, description="Exactly one plugin (distribution) name."
+    )
+    options: dict[str, str] = Field(
+        default_factory=dict,
+        description="source: a wheel, sdist or folder on the unit (or a URL, if allowed).",
+    )
+    env: dict[str, str] = Field(default_factory=dict, description="Ignored; kept for clients.")
+
+
+class InstalledPlugin(BaseModel):
+    name: str
+    version: str
+    description: str
+    homepage: str
+    author: str
+    source: str = Field(description='"pip", or "plugins/<file>.py" for a single-file plugin.')
+
+
+class UsbDevice(BaseModel):
+    """Which drive to mount or eject; optional (a unit has one)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    device: str | None = Field(default=None, max_length=200, description="e.g. usb0.")
+
+
+class UsbPartition(BaseModel):
+    device: str
+    display_name: str
+    path: str
+
+
+class UsbStatus(BaseModel):
+    status: Literal[
+        "absent",
+        "present_unmounted",
+        "mounted",
+        "mounted_readonly",
+        "multiple_present",
+        "unsupported",
+        "error",
+    ]
+    partitions: list[UsbPartition]
+    active_mount: str | None
+    error: str | None = None
+
+
+class UsbUpdateFile(BaseModel):
+    path: str
+    version: str
+
+
+class UsbPluginArtifact(BaseModel):
+    path: str
+    name: str
+    version: str
+    kind: Literal["wheel", "python_file"]
+
+
+class UsbArtifacts(BaseModel):
+    mountpoint: str
+    updates: list[UsbUpdateFile]
+    plugins: list[UsbPluginArtifact]
+    writable: bool
+    free_bytes: int
+
+
+class PluginFile(BaseModel):
+    """A plugin file sent by the leader (from its USB drive): a wheel or a single .py file."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    filename: str = Field(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,200}\.(?:whl|py)$",
+        description="The file's name: <dist>-<version>-<tags>.whl or <name>.py.",
+    )
+    content_base64: str = Field(description="The file's bytes, base64-encoded.")

@@ -13,13 +13,15 @@ import os
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Path, Response
 
 from pioleader.bus import BusUnavailable, topics
 from pioleader.clock import format_timestamp, parse_timestamp
 from pioleader.errors import ApiError, error_responses
 from pioleader.tasks import TaskAccepted, TaskStatus
+from pioleader.unit import config, plugins_router, usb_router
 from pioleader.unit.bioreactor import check_value
+from pioleader.unit.deps import UnitDep
 from pioleader.unit.jobs.base import JobRefused
 from pioleader.unit.jobs.catalog import describe
 from pioleader.unit.manager import AlreadyRunning, InvalidOption, TooSoon, UnknownJob
@@ -43,12 +45,6 @@ router = APIRouter(prefix="/unit_api", tags=["unit api"])
 _JOB_NAME = re.compile(r"^[a-z0-9_]{1,64}$")
 
 
-def get_unit(request: Request) -> UnitServices:
-    unit: UnitServices = request.app.state.unit
-    return unit
-
-
-UnitDep = Annotated[UnitServices, Depends(get_unit)]
 JobNamePath = Annotated[str, Path(description="Job name, e.g. stirring.", max_length=64)]
 
 
@@ -168,6 +164,7 @@ async def run_job(job_name: JobNamePath, body: RunJob, unit: UnitDep) -> TaskAcc
                 env=body.env,
                 config_overrides=[(s, k, v) for s, k, v in body.config_overrides],
                 job_source=body.env.get("JOB_SOURCE", "user"),
+                args=body.args,
             )
         except AlreadyRunning as exc:
             raise ApiError(409, str(exc), remediation="Stop it first.") from exc
@@ -409,3 +406,14 @@ async def set_clock_time(body: SetClock, unit: UnitDep) -> TaskAccepted:
         }
 
     return await unit.tasks.submit("utc clock", report, lock="clock-lock")
+
+
+def unit_api_router() -> APIRouter:
+    """The whole unit API: the routes above and those of configuration, plugins, USB and
+    archives."""
+    whole = APIRouter()
+    whole.include_router(router)
+    whole.include_router(config.router)
+    whole.include_router(plugins_router.router)
+    whole.include_router(usb_router.router)
+    return whole

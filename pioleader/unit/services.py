@@ -27,6 +27,7 @@ from pioleader.unit.cache import PersistentCache
 from pioleader.unit.hardware import Hardware
 from pioleader.unit.jobs.base import BackgroundJob
 from pioleader.unit.manager import JobManager
+from pioleader.unit.plugins import Plugins
 from pioleader.unit.registry import JobRegistry, unit_migrations
 
 logger = logging.getLogger("pioleader.unit")
@@ -79,7 +80,19 @@ class UnitServices:
     model: PioreactorModel | None
     lifecycle: Lifecycle
     version: str
+    plugins: Plugins
     descriptors: DescriptorCatalog
+    # Whether configuration reads may show secrets: only when every caller is authenticated.
+    reveal_secrets: bool = False
+
+    @property
+    def data_dir(self) -> Path:
+        return self.config_files.data_dir
+
+    async def reload_plugins(self) -> None:
+        """Import the plugins afresh and give the job manager the jobs they add."""
+        await asyncio.to_thread(self.plugins.load)
+        self.jobs.catalog = self.plugins.catalog()
 
     async def after(self, seconds: float, action: str) -> None:
         """Stop every job, then reboot or shut down, once the answer has been sent."""
@@ -102,6 +115,7 @@ async def open_unit(
     catalog: Mapping[str, type[BackgroundJob]],
     model: PioreactorModel | None,
     lifecycle: Lifecycle,
+    reveal_secrets: bool = False,
 ) -> AsyncIterator[UnitServices]:
     """Open a unit's registry and job manager; stop its jobs when closed."""
     db = Database(
@@ -117,10 +131,12 @@ async def open_unit(
             logger.warning("%d job(s) of an earlier run of %s had ended", ended, name)
         files = ConfigFiles(data_dir)
         bioreactor = BioreactorStore(db)
+        plugins = Plugins(data_dir, catalog)
+        await asyncio.to_thread(plugins.load)
         jobs = JobManager(
             unit=name,
             leader=leader,
-            catalog=catalog,
+            catalog=plugins.catalog(),
             config_files=files,
             hardware=hardware,
             mqtt=mqtt,
@@ -144,6 +160,8 @@ async def open_unit(
                 model=model,
                 lifecycle=lifecycle,
                 version=__version__,
+                reveal_secrets=reveal_secrets,
+                plugins=plugins,
                 descriptors=DescriptorCatalog(shipped_directory(), data_dir / "ui"),
             )
         finally:

@@ -34,7 +34,7 @@ from pioleader.settings import (
 )
 from pioleader.unit.hardware import CultureParameters, Hardware, SimulatedHardware
 from pioleader.unit.jobs.catalog import HARDWARE_JOBS
-from pioleader.unit.router import router as unit_router
+from pioleader.unit.router import unit_api_router
 from pioleader.unit.services import Lifecycle, RecordingLifecycle, open_unit
 
 
@@ -148,6 +148,7 @@ def create_worker_app(
                     catalog=HARDWARE_JOBS,
                     model=model,
                     lifecycle=overrides.lifecycle or RecordingLifecycle(),
+                    reveal_secrets=settings.safety.api_key is not None,
                 )
             )
             yield
@@ -160,6 +161,6 @@ def create_worker_app(
     )
     install_error_handlers(app)
     install_request_safety(app, settings.safety)
-    app.include_router(unit_router)
+    app.include_router(unit_api_router())
     app.include_router(unit_descriptors_router)
     return app

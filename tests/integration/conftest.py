@@ -21,6 +21,7 @@ import pytest
 from pioleader.broker import Mosquitto
 from pioleader.net import free_port, wait_for_port
 from pioleader.settings import load_leader_settings
+from pioleader.up import SimulatedCluster
 
 
 class LeaderProcess:
@@ -96,3 +97,47 @@ async def poll_until_done(http: httpx.AsyncClient, url: str, *, within: float = 
         assert response.status_code == 202, response.text
         await asyncio.sleep(0.05)
     raise AssertionError(f"task at {url} did not finish within {within} s")
+
+
+def simulated_cluster(data_dir: Path, workers: int) -> SimulatedCluster:
+    """A simulated cluster on free ports (not started)."""
+    return SimulatedCluster(
+        data_dir=data_dir,
+        workers=workers,
+        port=free_port(),
+        mqtt_port=free_port(),
+        mqtt_ws_port=free_port(),
+        log_level="warning",
+    )
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[SimulatedCluster]:
+    """Mosquitto, the ingester, the leader and two workers as real processes."""
+    cluster = simulated_cluster(tmp_path / "cluster", workers=2)
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+async def api(cluster: SimulatedCluster) -> AsyncIterator[httpx.AsyncClient]:
+    base = f"http://127.0.0.1:{cluster.leader_port}"
+    async with httpx.AsyncClient(base_url=base, timeout=30) as c:
+        yield c
+
+
+async def task_result(api: httpx.AsyncClient, response: httpx.Response) -> dict:
+    """The result of a task that must succeed."""
+    assert response.status_code == 202, response.text
+    done = await poll_until_done(api, response.json()["result_url_path"])
+    assert done["status"] == "succeeded", done
+    result: dict = done["result"]
+    return result
+
+
+def mqtt_port(cluster: SimulatedCluster) -> int:
+    assert cluster.broker is not None
+    return cluster.broker.port

@@ -11,10 +11,9 @@ import aiomqtt
 import httpx
 import pytest
 
-from pioleader.net import free_port
 from pioleader.settings import load_leader_settings
 from pioleader.up import DEMO_EXPERIMENT, SimulatedCluster
-from tests.integration.conftest import poll_until_done
+from tests.integration.conftest import poll_until_done, simulated_cluster
 
 pytestmark = pytest.mark.integration
 
@@ -32,14 +31,7 @@ def cluster(tmp_path: Path) -> Iterator[SimulatedCluster]:
             ("mqtt", "password"): "raspberry-sekrit",
         }
     )
-    cluster = SimulatedCluster(
-        data_dir=data_dir,
-        workers=1,
-        port=free_port(),
-        mqtt_port=free_port(),
-        mqtt_ws_port=free_port(),
-        log_level="warning",
-    )
+    cluster = simulated_cluster(data_dir, workers=1)
     try:
         cluster.start()
         yield cluster

@@ -7,15 +7,12 @@ import asyncio
 import os
 import signal
 import time
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from pioleader.net import free_port
 from pioleader.up import DEMO_EXPERIMENT, SimulatedCluster
-from tests.integration.conftest import poll_until_done
+from tests.integration.conftest import mqtt_port, task_result
 from tests.mqtt import retained
 
 pytestmark = pytest.mark.integration
@@ -25,43 +22,6 @@ FAST_STIRRING = {
     "options": {"target_rpm": 400},
     "config_overrides": [["stirring.config", "duration_between_updates_seconds", "0.5"]],
 }
-
-
-@pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[SimulatedCluster]:
-    cluster = SimulatedCluster(
-        data_dir=tmp_path / "cluster",
-        workers=2,
-        port=free_port(),
-        mqtt_port=free_port(),
-        mqtt_ws_port=free_port(),
-        log_level="warning",
-    )
-    try:
-        cluster.start()
-        yield cluster
-    finally:
-        cluster.stop()
-
-
-@pytest.fixture
-async def api(cluster: SimulatedCluster) -> AsyncIterator[httpx.AsyncClient]:
-    base = f"http://127.0.0.1:{cluster.leader_port}"
-    async with httpx.AsyncClient(base_url=base, timeout=30) as c:
-        yield c
-
-
-async def task_result(api: httpx.AsyncClient, response: httpx.Response) -> dict:
-    assert response.status_code == 202, response.text
-    done = await poll_until_done(api, response.json()["result_url_path"])
-    assert done["status"] == "succeeded", done
-    result: dict = done["result"]
-    return result
-
-
-def mqtt_port(cluster: SimulatedCluster) -> int:
-    assert cluster.broker is not None
-    return cluster.broker.port
 
 
 async def test_job_lifecycle_through_the_leader(cluster: SimulatedCluster, api) -> None:

@@ -36,7 +36,7 @@ async def test_growth_rate_follows_od_readings_and_uses_the_blank(
         done = await run_job(unit_client, unit, "growth_rate_calculating", config=FAST)
         assert done["status"] == "succeeded", done
         await run_job(unit_client, unit, "od_reading", interval=0.1)
-        payloads = await estimates.until(4)
+        payloads = await estimates.until(4, within=30)
     rates = [p for t, p in estimates.messages if t.endswith("/growth_rate")]
     filtered = [p for t, p in estimates.messages if t.endswith("/od_filtered")]
     assert set(rates[0]) == {"growth_rate", "timestamp"} and rates[0]["timestamp"].endswith("Z")

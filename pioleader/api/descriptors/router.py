@@ -25,7 +25,7 @@ from pioleader.cluster import UnitRequest, fanout
 from pioleader.deps import ServicesDep
 from pioleader.errors import ApiError, error_responses
 from pioleader.services import Services
-from pioleader.unit.router import UnitDep
+from pioleader.unit.deps import UnitDep
 
 router = APIRouter(tags=["descriptors"])
 unit_router = APIRouter(prefix="/unit_api", tags=["unit api"])

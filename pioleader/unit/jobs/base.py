@@ -36,6 +36,9 @@ logger = logging.getLogger("pioleader.jobs")
 Datatype = Literal["string", "float", "integer", "boolean", "json"]
 State = Literal["init", "ready", "sleeping", "disconnected", "lost"]
 STATES: tuple[State, ...] = ("init", "ready", "sleeping", "disconnected", "lost")
+# About an hour of a busy job's messages: enough for a broker restart or an outage of the
+# network, bounded so that a unit cut off for days does not run out of memory.
+OUTBOX_MESSAGES = 20_000
 _TRUE = {"true", "1", "y", "on", "yes", "t"}
 
 
@@ -73,6 +76,7 @@ class JobContext:
     bioreactor: BioreactorStore | None = None
     capacity_ml: float | None = None
     cache: PersistentCache | None = None
+    args: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -249,6 +253,8 @@ class BackgroundJob:
             client_id=f"{context.unit}-{self.job_name}-{self.job_id}-{os.getpid()}",
             will=Will(f"{self.topic_root}/$state", "lost"),
             on_message=self._on_message,
+            # Readings taken while the broker is away are sent when it is back.
+            outbox=OUTBOX_MESSAGES,
         )
         for unit in (context.unit, BROADCAST):
             await self._bus.subscribe(

@@ -1,0 +1,1 @@
+"""Plugins of the units of the cluster."""

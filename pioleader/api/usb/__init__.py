@@ -1,0 +1,1 @@
+"""USB drives of the units."""
