@@ -70,6 +70,7 @@ class GrowthRateFilter:
     _p: Matrix = field(default_factory=list)
     _last: datetime | None = None
     _dosed_steps: int = 0
+    _restored: bool = False
 
     def __post_init__(self) -> None:
         if self.outlier_threshold <= 2:
@@ -80,6 +81,17 @@ class GrowthRateFilter:
     @property
     def warmed_up(self) -> bool:
         return bool(self._x)
+
+    @property
+    def noise(self) -> dict[str, float]:
+        """Each channel's measurement variance (of log normalised OD), from the warm-up."""
+        return dict(self._noise)
+
+    def restore(self, normalization: Mapping[str, float], noise: Mapping[str, float]) -> None:
+        """Reuse an earlier run's statistics (same experiment): one reading then starts."""
+        if not self.warmed_up and normalization and set(normalization) == set(noise):
+            self.normalization, self._noise = dict(normalization), dict(noise)
+            self._restored = True
 
     def dosing_event(self) -> None:
         """Liquid was exchanged: restart the warm-up if in it, else expect a jump."""
@@ -93,7 +105,8 @@ class GrowthRateFilter:
         readings = {ch: od - self.blanks.get(ch, 0.0) for ch, od in ods.items()}
         if not self.warmed_up:
             self._warmup.append((at, readings))
-            if len(self._warmup) >= self.samples_for_od_statistics:
+            needed = 1 if self._restored else self.samples_for_od_statistics
+            if len(self._warmup) >= needed:
                 self._start()
             return None
         assert self._last is not None
@@ -111,20 +124,11 @@ class GrowthRateFilter:
     # -- internals ----------------------------------------------------------------------------
 
     def _start(self) -> None:
-        channels = list(self._warmup[0][1])
-        t0 = self._warmup[0][0]
-        times = [(at - t0).total_seconds() / 3600 for at, _ in self._warmup]
-        factors = {ch: statistics.median(r[ch] for _, r in self._warmup) for ch in channels}
-        if any(factor <= 0 for factor in factors.values()):
-            self._warmup.clear()  # start over: perhaps the blank was taken with culture in it
-            raise ValueError("OD is not positive after the blank is subtracted")
-        self.normalization = factors
-        for ch in channels:
-            values = [r[ch] for _, r in self._warmup]
-            factor = factors[ch]
-            logs = [math.log(max(v / factor, 1e-9)) for v in values]
-            residual = _line_residual_std(times, logs) if len(logs) > 2 else 0.0
-            self._noise[ch] = max(residual, _NOISE_FLOOR_STD) ** 2
+        if self._restored:
+            channels = [ch for ch in self._warmup[0][1] if ch in self.normalization]
+        else:
+            channels = list(self._warmup[0][1])
+            self._measure_statistics(channels)
         fused = [
             statistics.fmean(r[ch] / self.normalization[ch] for ch in channels)
             for _, r in self._warmup[-5:]
@@ -139,6 +143,20 @@ class GrowthRateFilter:
         self._x = [math.log(statistics.median(fused)), 0.0, 0.0]
         self._p = [[spread**2, 0.0, 0.0], [0.0, _RATE_PRIOR_STD**2, 0.0], [0.0, 0.0, 0.05**2]]
         self._last = self._warmup[-1][0]
+
+    def _measure_statistics(self, channels: list[str]) -> None:
+        """Normalisation factors (medians) and noise (spread around a line) from the warm-up."""
+        t0 = self._warmup[0][0]
+        times = [(at - t0).total_seconds() / 3600 for at, _ in self._warmup]
+        factors = {ch: statistics.median(r[ch] for _, r in self._warmup) for ch in channels}
+        if any(factor <= 0 for factor in factors.values()):
+            self._warmup.clear()  # start over: perhaps the blank was taken with culture in it
+            raise ValueError("OD is not positive after the blank is subtracted")
+        self.normalization = factors
+        for ch in channels:
+            logs = [math.log(max(r[ch] / factors[ch], 1e-9)) for _, r in self._warmup]
+            residual = _line_residual_std(times, logs) if len(logs) > 2 else 0.0
+            self._noise[ch] = max(residual, _NOISE_FLOOR_STD) ** 2
 
     def _predict(self, dt: float) -> None:
         log_od, rate, drift = self._x

@@ -18,6 +18,7 @@ from pioleader.clock import Clock
 from pioleader.configuration import ConfigFiles
 from pioleader.settings import MqttSettings
 from pioleader.unit.bioreactor import BioreactorStore
+from pioleader.unit.cache import PersistentCache
 from pioleader.unit.calibrations.store import DocumentStore
 from pioleader.unit.hardware import Hardware
 from pioleader.unit.jobs.base import BackgroundJob, Facts, JobContext, JobRefused
@@ -89,6 +90,7 @@ class JobManager:
         calibrations: DocumentStore | None = None,
         bioreactor: BioreactorStore | None = None,
         capacity_ml: float | None = None,
+        cache: PersistentCache | None = None,
     ) -> None:
         self.unit = unit
         self.leader = leader
@@ -101,6 +103,7 @@ class JobManager:
         self._calibrations = calibrations
         self._bioreactor = bioreactor
         self._capacity_ml = capacity_ml
+        self._cache = cache
         self._running: dict[str, _Running] = {}
         self._last_start: dict[str, float] = {}
 
@@ -174,6 +177,7 @@ class JobManager:
                 args=tuple(args),
                 bioreactor=self._bioreactor,
                 capacity_ml=self._capacity_ml,
+                cache=self._cache,
             ),
             cast_options,
         )

@@ -23,6 +23,7 @@ from pioleader.db import Database
 from pioleader.settings import MqttSettings
 from pioleader.tasks import TaskRunner
 from pioleader.unit.bioreactor import BioreactorStore
+from pioleader.unit.cache import PersistentCache
 from pioleader.unit.calibrations.protocols import StepContext
 from pioleader.unit.calibrations.sessions import SessionManager, SessionStore
 from pioleader.unit.calibrations.store import CALIBRATIONS, ESTIMATORS, DocumentStore
@@ -151,6 +152,7 @@ async def open_unit(
             calibrations=calibrations,
             bioreactor=bioreactor,
             capacity_ml=model.reactor_capacity_ml if model else None,
+            cache=PersistentCache(db),
         )
         steps = StepContext(
             unit=name,

@@ -7,6 +7,7 @@ import httpx
 import pytest
 
 from pioleader.broker import Mosquitto
+from pioleader.unit.hardware import SimulatedHardware
 from pioleader.unit.services import RecordingLifecycle, UnitServices
 from tests.mqtt import Collector, publish, retained
 from tests.unit.conftest import EXPERIMENT, finished, run_body
@@ -224,3 +225,22 @@ async def test_stirring_dodges_od_readings(
     await publish(broker.port, f"{ROOT}/enable_dodging_od/set", "False")
     assert await retained(broker.port, f"{ROOT}/currently_dodging_od", until=lambda v: v == "False")
     assert await retained(broker.port, f"{ROOT}/target_rpm", until=lambda v: v == 480.0) == 480.0
+
+
+async def test_od_reading_turns_the_other_leds_off_while_it_reads(
+    unit_client: httpx.AsyncClient,
+    unit: UnitServices,
+    broker: Mosquitto,
+    hardware: SimulatedHardware,
+) -> None:
+    """White light left on must not reach the readings, and must be back on after."""
+    hardware.set_ir_led(80.0)
+    dark = hardware.model.photodiode_volts("90")
+    hardware.set_led("C", 100.0)
+    hardware.set_led("D", 100.0)
+    body = {"env": {"EXPERIMENT": EXPERIMENT}, "options": {"interval": 0.3}}
+    response = await unit_client.post("/unit_api/jobs/run/job_name/od_reading", json=body)
+    assert (await finished(unit_client, unit, response))["status"] == "succeeded"
+    reading = await retained(broker.port, f"pioreactor/pio01/{EXPERIMENT}/od_reading/od2")
+    assert reading["od"] == pytest.approx(dark, rel=0.05)  # not the +0.001 V of the LEDs
+    assert hardware.led_intensities()["C"] == 100.0

@@ -179,7 +179,10 @@ class AutomationJob(BackgroundJob):
         await self.automation.start()
 
     def check_setting(self, name: str, value: Any) -> Any:
-        spec = self.automation.fields.get(name)
+        automation = getattr(self, "automation", None)
+        if automation is None:
+            raise ValueError("the automation is still starting")
+        spec = automation.fields.get(name)
         problem = spec.problem(name, value) if spec else None
         if problem:
             raise ValueError(problem)

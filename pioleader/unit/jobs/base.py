@@ -27,6 +27,7 @@ from pioleader.bus.topics import BROADCAST
 from pioleader.clock import Clock, format_timestamp
 from pioleader.settings import MqttSettings
 from pioleader.unit.bioreactor import BioreactorStore
+from pioleader.unit.cache import PersistentCache
 from pioleader.unit.calibrations.store import DocumentStore
 from pioleader.unit.hardware import Hardware
 from pioleader.unit.registry import JobRegistry
@@ -77,6 +78,7 @@ class JobContext:
     calibrations: DocumentStore | None = None
     bioreactor: BioreactorStore | None = None
     capacity_ml: float | None = None
+    cache: PersistentCache | None = None
     args: tuple[str, ...] = ()
 
 

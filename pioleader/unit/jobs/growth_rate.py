@@ -1,6 +1,10 @@
 """``growth_rate_calculating``: feed each OD snapshot to the growth-rate filter and publish
 ``growth_rate`` and ``od_filtered``. Dosing events tell the filter to expect a jump; OD blanks
-(``od_blank/mean/<channel>``), when present before the warm-up ends, are subtracted first."""
+(``od_blank/mean/<channel>``), when present before the warm-up ends, are subtracted first.
+
+The warm-up's normalisation and noise are kept in the unit's persistent cache per experiment
+(``od_normalization_mean``, ``od_normalization_variance``), so that a restarted job carries on
+from the same baseline; the ``ignore_cache`` option measures them again."""
 
 from __future__ import annotations
 
@@ -9,9 +13,10 @@ from typing import Any, ClassVar
 
 from pioleader.clock import format_timestamp, parse_timestamp
 from pioleader.unit.ekf import GrowthRateFilter
-from pioleader.unit.jobs.base import BackgroundJob, JobRefused, Setting
+from pioleader.unit.jobs.base import BackgroundJob, JobRefused, Option, Setting
 
 SECTION = "growth_rate_calculating.config"
+MEANS, VARIANCES = "od_normalization_mean", "od_normalization_variance"
 
 
 class GrowthRateCalculating(BackgroundJob):
@@ -20,6 +25,11 @@ class GrowthRateCalculating(BackgroundJob):
     published_settings: ClassVar[dict[str, Setting]] = {
         "growth_rate": Setting("json", unit="h⁻¹"),
         "od_filtered": Setting("json"),
+    }
+    options: ClassVar[dict[str, Option]] = {
+        "ignore_cache": Option(
+            "boolean", "Measure the OD normalisation again instead of reusing it.", False
+        ),
     }
 
     async def on_init(self) -> None:
@@ -36,9 +46,36 @@ class GrowthRateCalculating(BackgroundJob):
         except ValueError as error:
             raise JobRefused(f"[{SECTION}]: {error}") from error
         self.blanks: dict[str, float] = {}
+        self.saved = await self._restore()
         await self.listen(self.experiment_topic("od_reading/ods"), self._on_ods)
         await self.listen(self.experiment_topic("dosing_events"), self._on_dosing)
         await self.listen(self.experiment_topic("od_blank/mean/+"), self._on_blank, retained=True)
+
+    async def _restore(self) -> bool:
+        """Reuse this experiment's cached statistics; True if they were found."""
+        cache, experiment = self.context.cache, self.context.experiment
+        if cache is None or self.option("ignore_cache"):
+            return False
+        means, variances = (
+            await cache.get(MEANS, experiment),
+            await cache.get(VARIANCES, experiment),
+        )
+        if means is None or variances is None:
+            return False
+        self.filter.restore(json.loads(means), json.loads(variances))
+        await self.log("info", "Reusing the OD normalisation of an earlier run.")
+        return True
+
+    async def _save(self) -> None:
+        cache, experiment, now = (
+            self.context.cache,
+            self.context.experiment,
+            self.context.clock.now(),
+        )
+        self.saved = True
+        if cache is not None:
+            await cache.set(MEANS, experiment, json.dumps(self.filter.normalization), now)
+            await cache.set(VARIANCES, experiment, json.dumps(self.filter.noise), now)
 
     async def _on_blank(self, topic: str, payload: bytes) -> None:
         if self.filter.warmed_up or not payload:
@@ -63,6 +100,8 @@ class GrowthRateCalculating(BackgroundJob):
             return
         if estimate is None:
             return
+        if not self.saved:
+            await self._save()
         if estimate.outlier:
             await self.log("debug", "Outlier OD reading: trusted less.")
         stamp = format_timestamp(at)

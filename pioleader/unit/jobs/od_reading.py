@@ -82,9 +82,31 @@ class ODReading(BackgroundJob):
             if not await self.pause(float(self.values["interval"])):
                 return
 
+    async def _read_in_the_dark(self) -> dict[str, float]:
+        """Read the photodiodes with the other LEDs off if ``turn_off_leds_during_reading``
+        (their light would add to the signal), restoring them at once after."""
+        hardware = self.context.hardware
+        section = "od_reading.config"
+        lit = {ch: v for ch, v in hardware.led_intensities().items() if v > 0}
+        if not lit or self.config_get(section, "turn_off_leds_during_reading", "1") in (
+            "0",
+            "False",
+        ):
+            return hardware.read_photodiodes(self.channels)
+        for channel in lit:
+            hardware.set_led(channel, 0.0)
+        try:
+            await self.pause(
+                float(self.config_get(section, "duration_between_led_off_and_od_reading", "0.1"))
+            )
+            return hardware.read_photodiodes(self.channels)
+        finally:
+            for channel, intensity in lit.items():
+                hardware.set_led(channel, intensity)
+
     async def _read_once(self) -> None:
         stamp = format_timestamp(self.context.clock.now())
-        voltages = self.context.hardware.read_photodiodes(self.channels)
+        voltages = await self._read_in_the_dark()
         intensity = float(self.values["ir_led_intensity"])
         ods: dict[str, Any] = {
             channel: {
