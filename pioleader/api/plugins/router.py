@@ -52,9 +52,7 @@ async def check_command(services: Services, body: PluginCommand) -> None:
         if source is not None and is_remote(source):
             policy.require_safe_source(source, ())
     except PluginRefused as error:
-        raise ApiError(
-            error.status, "Plugin request refused.", cause=str(error), remediation=error.remediation
-        ) from error
+        raise error.as_api_error() from error
 
 
 async def _to_units(
@@ -201,9 +199,7 @@ async def install_plugin_from_leader_usb_on_machine(
     try:
         (await leader_policy(services)).require_installs(services.settings.leader_hostname)
     except PluginRefused as error:
-        raise ApiError(
-            error.status, "Plugin request refused.", cause=str(error), remediation=error.remediation
-        ) from error
+        raise error.as_api_error() from error
     path, content = await asyncio.to_thread(_read_usb_plugin, services, body.filepath)
     request = UnitRequest(
         "POST",
