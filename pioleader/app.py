@@ -15,7 +15,10 @@ from pioleader import __version__
 from pioleader.api.archives.router import router as archives_router
 from pioleader.api.assignments.router import router as assignments_router
 from pioleader.api.assignments.service import republish_assignments
+from pioleader.api.config.router import router as config_router
 from pioleader.api.datasets.router import router as datasets_router
+from pioleader.api.descriptors.router import router as descriptors_router
+from pioleader.api.descriptors.router import unit_router as unit_descriptors_router
 from pioleader.api.discovery.router import router as discovery_router
 from pioleader.api.dosing.router import router as dosing_router
 from pioleader.api.experiments.router import router as experiments_router
@@ -88,11 +91,14 @@ def create_app(settings: LeaderSettings, overrides: Overrides | None = None) -> 
         logs_router,
         dosing_router,
         profiles_router,
+        config_router,
         plugins_router,
         usb_router,
         archives_router,
         ingester_router,
+        descriptors_router,
         unit_api_router(),
+        unit_descriptors_router,
     ):
         app.include_router(router)
     return app

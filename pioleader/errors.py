@@ -9,7 +9,7 @@ we build them once, in one place.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -85,10 +85,36 @@ _STATUS_DESCRIPTIONS = {
 }
 
 
+ERROR_BODY_REF = "#/components/schemas/ErrorBody"
+
+
+def _document_error_body(app: FastAPI) -> None:
+    """Put ``ErrorBody`` among the OpenAPI components that ``error_responses`` refer to."""
+    original: Callable[[], dict[str, Any]] = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = original()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        error_body = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(error_body.pop("$defs", {}))
+        components.setdefault("ErrorBody", error_body)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses=`` entries for the error codes a route can answer with."""
+    # The schema is named, not given as a model: FastAPI would file a model's schema under the
+    # route's own media type, and routes that answer text/plain still fail in JSON.
     return {
-        code: {"model": ErrorBody, "description": _STATUS_DESCRIPTIONS.get(code, "Error.")}
+        code: {
+            "description": _STATUS_DESCRIPTIONS.get(code, "Error."),
+            "content": {"application/json": {"schema": {"$ref": ERROR_BODY_REF}}},
+        }
         for code in (*codes, 400, 500)
     }
 
@@ -151,7 +177,8 @@ def _http_error(request: Request, exc: StarletteHTTPException) -> ApiError:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Route every failure through the one error body."""
+    """Route every failure through the one error body, and document it."""
+    _document_error_body(app)
 
     async def on_api_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ApiError)

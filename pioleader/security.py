@@ -36,7 +36,7 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pioleader.errors import ApiError, ErrorBody, error_response
+from pioleader.errors import ERROR_BODY_REF, ApiError, error_response
 from pioleader.settings import SafetySettings
 
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -266,10 +266,7 @@ def _document_refusals(app: FastAPI, settings: SafetySettings) -> None:
         if app.openapi_schema is not None:
             return app.openapi_schema
         schema = original()
-        reference = {"$ref": "#/components/schemas/ErrorBody"}
-        schema.setdefault("components", {}).setdefault("schemas", {}).setdefault(
-            "ErrorBody", ErrorBody.model_json_schema()
-        )
+        reference = {"$ref": ERROR_BODY_REF}
         protected = settings.api_key is not None
         if protected:
             schema["components"].setdefault("securitySchemes", {})["apiKey"] = {

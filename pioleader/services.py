@@ -14,11 +14,14 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from pioleader.api.assignments.store import AssignmentStore
+from pioleader.api.config.service import ConfigSync
+from pioleader.api.config.store import ConfigStore
 from pioleader.api.dosing.store import DosingStore
 from pioleader.api.experiments.store import ExperimentStore
 from pioleader.api.labels.store import LabelStore
 from pioleader.api.logs.store import LogStore
 from pioleader.api.models.catalog import ModelCatalog
+from pioleader.api.profiles.service import LeaderCluster
 from pioleader.api.profiles.store import ProfileRunStore
 from pioleader.api.timeseries.cache import SeriesCache
 from pioleader.api.timeseries.store import TimeSeriesStore
@@ -31,13 +34,17 @@ from pioleader.cluster.discovery import Discovery, ZeroconfDiscovery, interfaces
 from pioleader.cluster.targets import Targets
 from pioleader.cluster.transport import AiohttpTransport, UnitTransport
 from pioleader.datasets.catalog import DatasetCatalog
+from pioleader.datasets.export import Exporter, Opener, open_for_writing
 from pioleader.db import Database, app_migrations
 from pioleader.launcher import Launcher, WorkerLauncher
+from pioleader.profiles.files import ProfileFiles
+from pioleader.profiles.job import JOB_NAME, ProfileRuntime, experiment_profile_job
 from pioleader.resources import open_bus, open_task_runner
 from pioleader.settings import LeaderSettings
 from pioleader.tasks import TaskRunner
 from pioleader.tasks.runner import new_task_id
 from pioleader.unit.hardware import NoHardware
+from pioleader.unit.jobs.catalog import HARDWARE_JOBS
 from pioleader.unit.services import Lifecycle, RecordingLifecycle, UnitServices, open_unit
 
 logger = logging.getLogger("pioleader")
@@ -57,6 +64,8 @@ class Overrides:
     # How workers are found (mDNS by default) and simulated ones started.
     discovery: Discovery | None = None
     launcher: Launcher | None = None
+    # How export files are opened: a test gives one whose disk fills up part-way.
+    export_opener: Opener | None = None
 
 
 @dataclass(frozen=True)
@@ -78,8 +87,12 @@ class Services:
     logs: LogStore
     dosing: DosingStore
     profile_runs: ProfileRunStore
+    profile_files: ProfileFiles
+    config_store: ConfigStore
+    config_sync: ConfigSync
     models: ModelCatalog
     datasets: DatasetCatalog
+    exporter: Exporter
     unit: UnitServices
     discovery: Discovery
     # None unless [pioleader] launch_simulated_workers is true (``pioleader up`` sets it).
@@ -119,6 +132,28 @@ async def open_services(
         directory = UnitDirectory(settings.config_files)
         workers = WorkerStore(db)
         models = ModelCatalog(settings.data_dir / "models")
+        exporter = Exporter(
+            settings.database_path,
+            settings.exports_dir,
+            min_free_bytes=settings.export_min_free_bytes,
+            opener=overrides.export_opener or open_for_writing,
+        )
+        if leftovers := await asyncio.to_thread(exporter.remove_partials):
+            logger.warning("removed %d partial export(s) left by an earlier run", len(leftovers))
+        client = UnitClient(transport, directory, settings.unit_timeouts)
+        assignments = AssignmentStore(db)
+        profile_runs = ProfileRunStore(db)
+        profile_files = ProfileFiles(settings.data_dir / "experiment_profiles")
+        await profile_files.ensure_examples()
+        profile_job = experiment_profile_job(
+            ProfileRuntime(
+                files=profile_files,
+                cluster=LeaderCluster(units=client, assignments=assignments, bus=bus),
+                catalog=HARDWARE_JOBS,
+                workers=workers.names,
+                record_run=profile_runs.add,
+            )
+        )
         unit = await stack.enter_async_context(
             open_unit(
                 name=settings.leader_hostname,
@@ -129,9 +164,10 @@ async def open_services(
                 bus=bus,
                 mqtt=settings.mqtt,
                 hardware=NoHardware(),
-                catalog={},
+                catalog={JOB_NAME: profile_job},
                 model=None,
                 lifecycle=overrides.lifecycle or RecordingLifecycle(),
+                reveal_secrets=settings.safety.api_key is not None,
             )
         )
         config = await asyncio.to_thread(settings.config_files.merged)
@@ -145,33 +181,54 @@ async def open_services(
         if launcher is None and config.getboolean(
             "pioleader", "launch_simulated_workers", fallback=False
         ):
-            launcher = WorkerLauncher(
-                settings,
-                speedup=config.getfloat("pioleader", "simulated_worker_speedup", fallback=1.0),
-            )
+            launcher = WorkerLauncher(settings)
         if launcher is not None:
             stack.push_async_callback(launcher.close)
+        targets = Targets(workers, settings.leader_hostname)
+        config_store = ConfigStore(db)
+        config_sync = ConfigSync(
+            files=settings.config_files,
+            store=config_store,
+            units=client,
+            targets=targets,
+            clock=clock,
+        )
+        await config_sync.record_current()
+        if settings.config_sync_interval_seconds > 0:
+            catch_up = asyncio.create_task(
+                config_sync.run(settings.config_sync_interval_seconds), name="config catch-up"
+            )
+            stack.push_async_callback(_cancel, catch_up)
         yield Services(
             settings=settings,
             clock=clock,
             db=db,
             bus=bus,
             tasks=tasks,
-            units=UnitClient(transport, directory, settings.unit_timeouts),
+            units=client,
             directory=directory,
-            targets=Targets(workers, settings.leader_hostname),
+            targets=targets,
             audit=AuditLog(bus, tasks, clock, settings.leader_hostname),
             experiments=ExperimentStore(db),
             workers=workers,
-            assignments=AssignmentStore(db),
+            assignments=assignments,
             labels=LabelStore(db),
             timeseries=TimeSeriesStore(db, SeriesCache(settings.time_series_cache_points)),
             logs=LogStore(db),
             dosing=DosingStore(db),
-            profile_runs=ProfileRunStore(db),
+            profile_runs=profile_runs,
+            profile_files=profile_files,
+            config_store=config_store,
+            config_sync=config_sync,
             models=models,
             datasets=DatasetCatalog(settings.data_dir),
+            exporter=exporter,
             unit=unit,
             discovery=discovery,
             launcher=launcher,
         )
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)

@@ -81,6 +81,8 @@ class LeaderSettings:
     export_retention_seconds: float = 24 * 3600
     export_min_free_bytes: int = 64 * 1024 * 1024
     time_series_cache_points: int = 400_000
+    # How often workers that missed a shared config change are sent it again; 0: never.
+    config_sync_interval_seconds: float = 10.0
     safety: SafetySettings = field(default_factory=SafetySettings)
     mqtt: MqttSettings = field(default_factory=MqttSettings)
     unit_timeouts: UnitTimeouts = field(default_factory=UnitTimeouts)
@@ -169,6 +171,9 @@ def load_leader_settings(
         * float(_get(config, "pioleader", "export_retention_hours", "24")),
         time_series_cache_points=int(
             _get(config, "pioleader", "time_series_cache_points", "400000")
+        ),
+        config_sync_interval_seconds=float(
+            _get(config, "pioleader", "config_sync_interval_seconds", "10")
         ),
         mqtt=mqtt_from_config(config),
         safety=safety_from_config(config),

@@ -26,6 +26,18 @@ from pioleader.net import free_port, port_is_free, wait_for_port
 from pioleader.settings import CommandLineOverrides, LeaderSettings, load_leader_settings
 
 DEMO_EXPERIMENT = "demo"
+# Started on every worker of the demo experiment, so that cultures are seen growing at once.
+DEMO_JOBS: tuple[tuple[str, str, dict[str, object]], ...] = (
+    ("monitor", "$experiment", {}),
+    ("stirring", DEMO_EXPERIMENT, {}),
+    ("od_reading", DEMO_EXPERIMENT, {}),
+    (
+        "temperature_automation",
+        DEMO_EXPERIMENT,
+        {"automation_name": "thermostat", "target_temperature": 32},
+    ),
+    ("growth_rate_calculating", DEMO_EXPERIMENT, {}),
+)
 
 
 class AlreadyRunning(Exception):
@@ -46,8 +58,9 @@ class SimulatedCluster:
     port: int | None = None
     mqtt_port: int | None = None
     mqtt_ws_port: int | None = None
-    speedup: float = 1.0
+    speedup: float | None = None
     log_level: str = "info"
+    start_jobs: bool = False
     processes: list[Process] = field(default_factory=list)
     broker: Mosquitto | None = None
     worker_ports: dict[str, int] = field(default_factory=dict)
@@ -79,7 +92,6 @@ class SimulatedCluster:
                 ("ui", "port"): str(settings.port),
                 # POST /api/workers/setup may start more simulated workers, like these.
                 ("pioleader", "launch_simulated_workers"): "true",
-                ("pioleader", "simulated_worker_speedup"): str(self.speedup),
                 ("mqtt", "broker_port"): str(mqtt_port),
                 ("mqtt", "broker_ws_port"): str(ws_port),
                 **{
@@ -192,6 +204,13 @@ class SimulatedCluster:
                         f"/api/experiments/{DEMO_EXPERIMENT}/workers",
                         json={"pioreactor_unit": name},
                     ).raise_for_status()
+            if self.start_jobs:
+                for job_name, experiment, options in DEMO_JOBS:
+                    client.post(
+                        f"/api/workers/$broadcast/jobs/run/job_name/{job_name}"
+                        f"/experiments/{experiment}",
+                        json={"options": options},
+                    ).raise_for_status()
 
 
 def prepare_unit_dir(settings: LeaderSettings, name: str) -> Path:
@@ -206,14 +225,15 @@ def worker_arguments(
     name: str,
     port: int,
     unit_dir: Path,
-    speedup: float,
+    speedup: float | None,
     *,
     model: tuple[str, str] = ("pioreactor_40ml", "1.5"),
     announce: bool = True,
 ) -> list[str]:
     """``pioleader worker …`` for a simulated worker (announced over mDNS by default)."""
     arguments = ["worker", "--name", name, "--port", str(port), "--data-dir", str(unit_dir)]
-    arguments += ["--speedup", str(speedup), "--model-name", model[0], "--model-version", model[1]]
+    arguments += ["--model-name", model[0], "--model-version", model[1]]
+    arguments += ["--speedup", str(speedup)] if speedup is not None else []
     return arguments + (["--announce"] if announce else [])
 
 

@@ -52,7 +52,8 @@ def data_dir(tmp_path: Path) -> Path:
 def settings(data_dir: Path) -> LeaderSettings:
     settings = load_leader_settings(data_dir)
     write_addresses(settings)
-    return replace(settings, task_result_ttl_seconds=3600)
+    # No background config catch-up: tests call it when they mean to.
+    return replace(settings, task_result_ttl_seconds=3600, config_sync_interval_seconds=0)
 
 
 @pytest.fixture

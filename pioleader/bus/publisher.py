@@ -5,6 +5,11 @@ goes away; a publish waits briefly for the connection and then fails with a 503 
 hang a request. The leader uses it to publish; jobs also give it a last will, subscriptions and
 a message handler, which are re-armed on every reconnection. Tests of handlers inject
 ``RecordingBus`` instead; integration tests use a real broker.
+
+A bus built with an ``outbox`` keeps what it could not publish (the broker down or restarting)
+in a bounded queue and sends it, in order, once connected again. Jobs use one so that readings
+taken during a broker outage still reach the database; the leader does not, because a request
+that publishes must learn at once that nothing was sent.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -59,6 +65,14 @@ MessageHandler = Callable[[str, bytes, bool], Awaitable[None]]
 
 
 @dataclass(frozen=True)
+class _Pending:
+    topic: str
+    payload: bytes
+    qos: int
+    retain: bool
+
+
+@dataclass(frozen=True)
 class Will:
     """What the broker publishes for us if our connection dies without a goodbye."""
 
@@ -80,8 +94,12 @@ class MqttBus:
         reconnect_delay: float = 1.0,
         will: Will | None = None,
         on_message: MessageHandler | None = None,
+        outbox: int = 0,
     ) -> None:
         self._settings = settings
+        self._outbox: deque[_Pending] | None = deque(maxlen=outbox) if outbox > 0 else None
+        self.dropped = 0  # messages pushed out of a full outbox
+        self._flushing: asyncio.Task[None] | None = None
         self._client_id = client_id
         self._will = will
         self._on_message = on_message
@@ -111,6 +129,8 @@ class MqttBus:
                 await self._maintainer
         for task in list(self._hook_tasks):
             task.cancel()
+        if self._flushing is not None:
+            self._flushing.cancel()
 
     async def subscribe(self, topic: str, qos: int = 1) -> None:
         """Subscribe now (if connected) and after every reconnection."""
@@ -131,19 +151,81 @@ class MqttBus:
     async def publish(
         self, topic: str, payload: Payload, *, qos: int = 1, retain: bool = False
     ) -> None:
+        message = _Pending(topic, encode(payload), qos, retain)
+        if self._outbox is not None:
+            # Keep the order: while anything waits, new messages wait behind it.
+            if self._outbox or not self._connected.is_set():
+                self._enqueue(message)
+                self._start_flush()
+                return
+            if not await self._send(message):
+                self._enqueue(message)
+            return
         if not await self.wait_connected(self._publish_timeout):
             raise BusUnavailable(
                 f"No connection to {self._settings.host}:{self._settings.port} within "
                 f"{self._publish_timeout:g} s."
             )
-        client = self._client
-        assert client is not None
         try:
-            await client.publish(
-                topic, encode(payload), qos=qos, retain=retain, timeout=self._publish_timeout
-            )
+            await self._send_or_raise(message)
         except aiomqtt.MqttError as error:
             raise BusUnavailable(f"Publishing to {topic} failed: {error}") from error
+
+    @property
+    def waiting(self) -> int:
+        """How many messages wait in the outbox for the broker."""
+        return len(self._outbox) if self._outbox is not None else 0
+
+    async def _send_or_raise(self, message: _Pending) -> None:
+        client = self._client
+        if client is None:
+            raise aiomqtt.MqttError("not connected")
+        await client.publish(
+            message.topic,
+            message.payload,
+            qos=message.qos,
+            retain=message.retain,
+            timeout=self._publish_timeout,
+        )
+
+    async def _send(self, message: _Pending) -> bool:
+        try:
+            await self._send_or_raise(message)
+        except aiomqtt.MqttError:
+            return False
+        return True
+
+    def _enqueue(self, message: _Pending) -> None:
+        assert self._outbox is not None
+        if len(self._outbox) == self._outbox.maxlen:
+            self.dropped += 1
+            if self.dropped == 1 or self.dropped % 1000 == 0:
+                logger.warning(
+                    "MQTT outbox full (%d messages): %d oldest dropped so far",
+                    self._outbox.maxlen,
+                    self.dropped,
+                )
+        self._outbox.append(message)
+
+    def _start_flush(self) -> None:
+        if not self._outbox or not self._connected.is_set():
+            return
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.create_task(self._flush(), name="mqtt-outbox")
+
+    async def _flush(self) -> None:
+        """Send what waited, oldest first; stop at the first failure (the next connection
+        resumes from there)."""
+        outbox = self._outbox
+        assert outbox is not None
+        sent = 0
+        while outbox and self._connected.is_set():
+            if not await self._send(outbox[0]):
+                break
+            outbox.popleft()
+            sent += 1
+        if sent:
+            logger.info("sent %d message(s) held while the broker was away", sent)
 
     def _run_connect_hooks(self) -> None:
         for hook in self._connect_hooks:
@@ -194,6 +276,7 @@ class MqttBus:
                         await client.subscribe(topic, qos=qos)
                     self._client = client
                     self._connected.set()
+                    self._start_flush()
                     self._run_connect_hooks()
                     if announced_down:
                         logger.info("MQTT broker is back")

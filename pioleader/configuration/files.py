@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import configparser
 import ipaddress
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,9 +20,13 @@ from pioleader.configuration.defaults import (
 )
 
 
-def new_parser() -> configparser.ConfigParser:
-    """A parser as Pioreactor configures it: case-sensitive keys, no interpolation."""
-    parser = configparser.ConfigParser(interpolation=None, strict=False)
+def new_parser(*, strict: bool = False) -> configparser.ConfigParser:
+    """A parser as Pioreactor configures it: case-sensitive keys, no interpolation.
+
+    ``strict`` refuses duplicate sections and options (for checking text before writing it);
+    merging files is never strict, so a unit file may repeat a shared section.
+    """
+    parser = configparser.ConfigParser(interpolation=None, strict=strict)
     parser.optionxform = str  # type: ignore[assignment,method-assign]
     return parser
 
@@ -83,6 +88,41 @@ class ConfigFiles:
         parser = new_parser()
         parser.read([self.shared_path, self.unit_path], encoding="utf-8")
         return parser
+
+    def read_text(self, path: Path) -> str:
+        """A configuration file's text; "" when it does not exist."""
+        try:
+            return path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return ""
+
+    def write_text(self, path: Path, text: str) -> None:
+        """Replace a configuration file at once: readers see the old text or the new one."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.new")
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, path)
+
+    def merged_sections(self) -> dict[str, dict[str, str]]:
+        """The effective configuration as ``{section: {key: value}}``, with the sections
+        Pioreactor derives: ``PWM_reverse`` and ``leds_reverse`` (device → channel), no empty
+        photodiode channels, and the leader in ``[cluster.addresses]``."""
+        config = self.merged()
+        sections = {name: dict(config.items(name)) for name in config.sections()}
+        for forward in ("PWM", "leds"):
+            if forward in sections:
+                sections[f"{forward}_reverse"] = {
+                    value: key for key, value in sections[forward].items() if value
+                }
+        channels = "od_config.photodiode_channel"
+        if channels in sections:
+            sections[channels] = {key: v for key, v in sections[channels].items() if v}
+        topology = sections.get("cluster.topology", {})
+        leader = topology.get("leader_hostname", "")
+        if leader:
+            addresses = sections.setdefault("cluster.addresses", {})
+            addresses.setdefault(leader, topology.get("leader_address", ""))
+        return sections
 
     def set_shared_values(self, updates: dict[tuple[str, str], str]) -> None:
         """Change a few keys of the shared file in place, keeping its comments and order."""

@@ -21,13 +21,20 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from pioleader.datasets.catalog import DatasetDefinition
 
 MIN_FREE_BYTES = 64 * 1024 * 1024
 FETCH_ROWS = 10_000
 Report = Callable[[dict[str, Any]], None]
+# Opens the file an export is written to. The file system is an edge we do not own: tests give
+# one that fills up part-way, as a real disk does.
+Opener = Callable[[Path], BinaryIO]
+
+
+def open_for_writing(path: Path) -> BinaryIO:
+    return path.open("wb")
 
 
 class ExportFailed(Exception):
@@ -68,10 +75,18 @@ def _quoted(name: str) -> str:
 
 
 class Exporter:
-    def __init__(self, database: Path, exports_dir: Path, *, min_free_bytes: int = MIN_FREE_BYTES):
+    def __init__(
+        self,
+        database: Path,
+        exports_dir: Path,
+        *,
+        min_free_bytes: int = MIN_FREE_BYTES,
+        opener: Opener = open_for_writing,
+    ):
         self._database = database
         self._exports_dir = exports_dir
         self._min_free_bytes = min_free_bytes
+        self._open = opener
 
     def export(self, request: ExportRequest, filename: str, report: Report) -> ExportSummary:
         self._exports_dir.mkdir(parents=True, exist_ok=True)
@@ -88,7 +103,10 @@ class Exporter:
         connection = sqlite3.connect(f"file:{self._database}?mode=ro", uri=True)
         try:
             connection.execute("PRAGMA query_only = 1")
-            with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+            with (
+                self._open(partial) as file,
+                zipfile.ZipFile(file, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive,
+            ):
                 stamp = time.strftime("%Y%m%d%H%M%S")
                 for dataset in request.datasets:
                     self._export_dataset(
@@ -115,14 +133,28 @@ class Exporter:
         return summary
 
     def remove_old(self, older_than_seconds: float) -> list[str]:
-        """Delete finished exports older than the retention, and any leftover partial file."""
+        """Delete finished exports older than the retention.
+
+        Partial files are left alone: they belong to exports running now (a failed export
+        removes its own); those of a leader that was killed go at the next start-up.
+        """
+        return self._remove(
+            lambda path: (
+                path.suffix == ".zip" and path.stat().st_mtime < time.time() - older_than_seconds
+            )
+        )
+
+    def remove_partials(self) -> list[str]:
+        """Delete what exports cut off by a kill or a crash left; call it before any export
+        of this process starts."""
+        return self._remove(lambda path: path.name.endswith(".zip.tmp"))
+
+    def _remove(self, doomed: Callable[[Path], bool]) -> list[str]:
         if not self._exports_dir.is_dir():
             return []
         removed = []
-        cutoff = time.time() - older_than_seconds
         for path in self._exports_dir.iterdir():
-            stale_zip = path.suffix == ".zip" and path.stat().st_mtime < cutoff
-            if stale_zip or path.name.endswith(".zip.tmp"):
+            if doomed(path):
                 path.unlink(missing_ok=True)
                 removed.append(path.name)
         return removed

@@ -7,6 +7,7 @@ will, so that killing the process makes the broker announce every job ``lost``.
 from __future__ import annotations
 
 import asyncio
+import configparser
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -16,8 +17,9 @@ from typing import Any
 from pioleader.clock import Clock
 from pioleader.configuration import ConfigFiles
 from pioleader.settings import MqttSettings
+from pioleader.unit.bioreactor import BioreactorStore
 from pioleader.unit.hardware import Hardware
-from pioleader.unit.jobs.base import BackgroundJob, JobContext, JobRefused
+from pioleader.unit.jobs.base import BackgroundJob, Facts, JobContext, JobRefused
 from pioleader.unit.registry import JobRegistry
 
 logger = logging.getLogger("pioleader.unit.jobs")
@@ -83,6 +85,8 @@ class JobManager:
         mqtt: MqttSettings,
         registry: JobRegistry,
         clock: Clock,
+        bioreactor: BioreactorStore | None = None,
+        capacity_ml: float | None = None,
     ) -> None:
         self.unit = unit
         self.leader = leader
@@ -92,6 +96,8 @@ class JobManager:
         self._mqtt = mqtt
         self._registry = registry
         self._clock = clock
+        self._bioreactor = bioreactor
+        self._capacity_ml = capacity_ml
         self._running: dict[str, _Running] = {}
         self._last_start: dict[str, float] = {}
 
@@ -100,6 +106,33 @@ class JobManager:
         if job is None:
             raise UnknownJob(job_name)
         return job
+
+    async def _config(
+        self, config_overrides: Sequence[tuple[str, str, str]]
+    ) -> configparser.ConfigParser:
+        config = await asyncio.to_thread(self._config_files.merged)
+        for section, key, value in config_overrides:
+            if not config.has_section(section):
+                config.add_section(section)
+            config.set(section, key, value)
+        return config
+
+    async def check(
+        self,
+        job_name: str,
+        *,
+        experiment: str,
+        options: Mapping[str, Any],
+        config_overrides: Sequence[tuple[str, str, str]],
+    ) -> None:
+        """Refuse options a job could not start with (InvalidOption), before starting it."""
+        job_class = self.job_class(job_name)
+        typed = {name: _cast_option(job_class, name, v) for name, v in options.items()}
+        config = await self._config(config_overrides)
+        values = await self._bioreactor.values(experiment, config) if self._bioreactor else {}
+        problem = job_class.check_options(typed, Facts(config, values, self._capacity_ml))
+        if problem:
+            raise InvalidOption(problem)
 
     async def start(
         self,
@@ -110,6 +143,7 @@ class JobManager:
         env: Mapping[str, str],
         config_overrides: Sequence[tuple[str, str, str]],
         job_source: str,
+        args: Sequence[str] = (),
     ) -> int:
         """Start a job and wait until it is ready; return its job id."""
         job_class = self.job_class(job_name)
@@ -120,11 +154,7 @@ class JobManager:
             raise TooSoon(job_name)
         cast_options = {name: _cast_option(job_class, name, v) for name, v in options.items()}
         self._last_start[job_name] = time.monotonic()
-        config = await asyncio.to_thread(self._config_files.merged)
-        for section, key, value in config_overrides:
-            if not config.has_section(section):
-                config.add_section(section)
-            config.set(section, key, value)
+        config = await self._config(config_overrides)
         job = job_class(
             JobContext(
                 unit=self.unit,
@@ -137,6 +167,9 @@ class JobManager:
                 registry=self._registry,
                 clock=self._clock,
                 env=dict(env),
+                args=tuple(args),
+                bioreactor=self._bioreactor,
+                capacity_ml=self._capacity_ml,
             ),
             cast_options,
         )

@@ -98,6 +98,17 @@ class Capability(BaseModel):
     cli_example: str
 
 
+class ConfigCode(BaseModel):
+    """The whole text of a configuration file."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    code: str = Field(
+        max_length=1_000_000,
+        description='INI text, e.g. "[stirring.config]\\ninitial_target_rpm=400\\n".',
+    )
+
+
 class PluginCommand(BaseModel):
     """Install or uninstall one plugin: ``{"args": [name], "options": {"source": …}}``."""
 

@@ -19,7 +19,13 @@ from pioleader.bus import BusUnavailable, topics
 from pioleader.clock import format_timestamp, parse_timestamp
 from pioleader.errors import ApiError, error_responses
 from pioleader.tasks import TaskAccepted, TaskStatus
-from pioleader.unit import archive_router, plugins_router, update_router, usb_router
+from pioleader.unit import (
+    archive_router,
+    config,
+    plugins_router,
+    update_router,
+    usb_router,
+)
 from pioleader.unit.bioreactor import check_value
 from pioleader.unit.deps import UnitDep
 from pioleader.unit.jobs.base import JobRefused
@@ -132,6 +138,20 @@ async def run_job(job_name: JobNamePath, body: RunJob, unit: UnitDep) -> TaskAcc
             cause=f"options.{unknown[0]} is not an option of {job_name}.",
             remediation=f"Options of {job_name}: {', '.join(job_class.options) or 'none'}.",
         )
+    try:
+        await unit.jobs.check(
+            job_name,
+            experiment=experiment,
+            options=body.options,
+            config_overrides=[(s, k, v) for s, k, v in body.config_overrides],
+        )
+    except InvalidOption as exc:
+        raise ApiError(
+            400,
+            f"Invalid options for {job_name}.",
+            cause=str(exc),
+            remediation=f"GET /unit_api/capabilities lists {job_name}'s options and types.",
+        ) from exc
     running = {job.job_name: job.job_id for job in unit.jobs.running_jobs()}
     if job_name in running:
         raise ApiError(
@@ -150,6 +170,7 @@ async def run_job(job_name: JobNamePath, body: RunJob, unit: UnitDep) -> TaskAcc
                 env=body.env,
                 config_overrides=[(s, k, v) for s, k, v in body.config_overrides],
                 job_source=body.env.get("JOB_SOURCE", "user"),
+                args=body.args,
             )
         except AlreadyRunning as exc:
             raise ApiError(409, str(exc), remediation="Stop it first.") from exc
@@ -248,7 +269,11 @@ async def get_job_setting(
 @router.get("/capabilities", response_model=list[Capability], responses=error_responses())
 async def get_capabilities(unit: UnitDep) -> list[Capability]:
     """Every job this unit can run, with its options and published settings."""
-    return [Capability(**describe(job)) for _, job in sorted(unit.jobs.catalog.items())]
+    return [
+        Capability(**entry)
+        for _, job in sorted(unit.jobs.catalog.items())
+        for entry in describe(job)
+    ]
 
 
 @router.get("/versions/app", response_model=Version, responses=error_responses())
@@ -390,9 +415,11 @@ async def set_clock_time(body: SetClock, unit: UnitDep) -> TaskAccepted:
 
 
 def unit_api_router() -> APIRouter:
-    """The whole unit API: the routes above and those of plugins, USB and archives."""
+    """The whole unit API: the routes above and those of configuration, plugins, USB and
+    archives."""
     whole = APIRouter()
     whole.include_router(router)
+    whole.include_router(config.router)
     whole.include_router(plugins_router.router)
     whole.include_router(usb_router.router)
     whole.include_router(archive_router.router)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 from pioleader import __version__
+from pioleader.api.descriptors.store import DescriptorCatalog, shipped_directory
 from pioleader.api.models.catalog import PioreactorModel
 from pioleader.bus import Bus
 from pioleader.clock import Clock
@@ -79,6 +80,9 @@ class UnitServices:
     lifecycle: Lifecycle
     version: str
     plugins: Plugins
+    descriptors: DescriptorCatalog
+    # Whether configuration reads may show secrets: only when every caller is authenticated.
+    reveal_secrets: bool = False
 
     @property
     def data_dir(self) -> Path:
@@ -110,6 +114,7 @@ async def open_unit(
     catalog: Mapping[str, type[BackgroundJob]],
     model: PioreactorModel | None,
     lifecycle: Lifecycle,
+    reveal_secrets: bool = False,
 ) -> AsyncIterator[UnitServices]:
     """Open a unit's registry and job manager; stop its jobs when closed."""
     db = Database(
@@ -124,6 +129,7 @@ async def open_unit(
         if ended:
             logger.warning("%d job(s) of an earlier run of %s had ended", ended, name)
         files = ConfigFiles(data_dir)
+        bioreactor = BioreactorStore(db)
         plugins = Plugins(data_dir, catalog)
         await asyncio.to_thread(plugins.load)
         jobs = JobManager(
@@ -135,6 +141,8 @@ async def open_unit(
             mqtt=mqtt,
             registry=registry,
             clock=clock,
+            bioreactor=bioreactor,
+            capacity_ml=model.reactor_capacity_ml if model else None,
         )
         try:
             yield UnitServices(
@@ -144,13 +152,15 @@ async def open_unit(
                 tasks=tasks,
                 jobs=jobs,
                 registry=registry,
-                bioreactor=BioreactorStore(db),
+                bioreactor=bioreactor,
                 bus=bus,
                 config_files=files,
                 model=model,
                 lifecycle=lifecycle,
                 version=__version__,
+                reveal_secrets=reveal_secrets,
                 plugins=plugins,
+                descriptors=DescriptorCatalog(shipped_directory(), data_dir / "ui"),
             )
         finally:
             await jobs.shutdown()

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import hashlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from pioleader import __version__
+from pioleader.api.descriptors.router import unit_router as unit_descriptors_router
 from pioleader.api.models.catalog import BUILT_IN_MODELS
 from pioleader.bus import Bus
 from pioleader.clock import Clock, SystemClock
@@ -68,18 +68,6 @@ class WorkerOverrides:
     lifecycle: Lifecycle | None = None
 
 
-def culture_for(name: str, speedup: float) -> CultureParameters:
-    """Each unit its own culture, the same every time for the same name."""
-    seed = int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "big")
-    spread = (seed % 1000) / 1000  # 0..1, stable per unit
-    return CultureParameters(
-        seed=seed,
-        initial_od=0.04 + 0.03 * spread,
-        growth_rate_per_hour=0.3 + 0.3 * spread,
-        speedup=speedup,
-    )
-
-
 def load_worker_settings(data_dir: Path, args: argparse.Namespace) -> WorkerSettings:
     """Settings of a worker from its data directory's configuration and the command line.
 
@@ -102,7 +90,9 @@ def load_worker_settings(data_dir: Path, args: argparse.Namespace) -> WorkerSett
         model_name=args.model_name,
         model_version=args.model_version,
         task_result_ttl_seconds=task_ttl_seconds(config),
-        speedup=args.speedup,
+        speedup=args.speedup
+        if args.speedup is not None
+        else config.getfloat("simulation", "speedup", fallback=1.0),
         safety=safety_from_config(config),
         announce=bool(getattr(args, "announce", False)),
     )
@@ -168,10 +158,18 @@ def create_worker_app(
                     bus=bus,
                     mqtt=settings.mqtt,
                     hardware=overrides.hardware
-                    or SimulatedHardware(clock, culture_for(settings.name, settings.speedup)),
+                    or SimulatedHardware(
+                        clock,
+                        CultureParameters.for_unit(
+                            settings.name,
+                            settings.speedup,
+                            capacity_ml=model.reactor_capacity_ml if model else 40.0,
+                        ),
+                    ),
                     catalog=HARDWARE_JOBS,
                     model=model,
                     lifecycle=overrides.lifecycle or RecordingLifecycle(),
+                    reveal_secrets=settings.safety.api_key is not None,
                 )
             )
             yield
@@ -185,4 +183,5 @@ def create_worker_app(
     install_error_handlers(app)
     install_request_safety(app, settings.safety)
     app.include_router(unit_api_router())
+    app.include_router(unit_descriptors_router)
     return app

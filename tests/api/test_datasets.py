@@ -3,15 +3,19 @@ body shapes, time zones, retention, the USB copy, and failures that leave nothin
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import errno
 import io
 import json
 import os
 import sqlite3
 import time
 import zipfile
+from collections.abc import AsyncIterator
 from dataclasses import replace
-from typing import Any
+from pathlib import Path
+from typing import Any, BinaryIO
 
 import httpx
 import pytest
@@ -236,17 +240,34 @@ async def test_bad_export_requests(
 async def test_old_exports_are_removed(
     client: httpx.AsyncClient, services: Services, settings: LeaderSettings
 ) -> None:
-    """It should remove exports past their retention and leftover partial files."""
+    """It should remove exports past their retention, and no export's partial file."""
     await seed(client, services)
     settings.exports_dir.mkdir(parents=True)
     old = settings.exports_dir / "export_20200101000000_00000000.zip"
     old.write_bytes(b"x")
     long_ago = time.time() - 2 * settings.export_retention_seconds
     os.utime(old, (long_ago, long_ago))
-    leftover = settings.exports_dir / "export_20200101000000_11111111.zip.tmp"
-    leftover.write_bytes(b"x")
+    # Another export, still being written: it must not lose its file to this one's clean-up.
+    running = settings.exports_dir / "export_20200101000000_11111111.zip.tmp"
+    running.write_bytes(b"x")
+    os.utime(running, (long_ago, long_ago))
     done = await export(client, services, {"datasets": ["logs"]})
-    assert sorted(p.name for p in settings.exports_dir.iterdir()) == [done["result"]["filename"]]
+    assert sorted(p.name for p in settings.exports_dir.iterdir()) == sorted(
+        [done["result"]["filename"], running.name]
+    )
+
+
+async def test_partial_exports_of_an_earlier_run_go_at_start_up(
+    settings: LeaderSettings, clock: ManualClock, bus: RecordingBus, units: FakeUnits
+) -> None:
+    """It should delete what a killed leader's exports left, and keep finished exports."""
+    settings.exports_dir.mkdir(parents=True)
+    cut_off = settings.exports_dir / "export_20200101000000_22222222.zip.tmp"
+    cut_off.write_bytes(b"half a zip")
+    finished = settings.exports_dir / "export_20200101000000_33333333.zip"
+    finished.write_bytes(b"a zip")
+    async with exporting_app(settings, Overrides(clock=clock, bus=bus, unit_transport=units)):
+        assert sorted(p.name for p in settings.exports_dir.iterdir()) == [finished.name]
 
 
 async def test_unknown_download_is_404(client: httpx.AsyncClient) -> None:
@@ -271,24 +292,76 @@ async def test_export_to_usb(
     assert copied.read_bytes() == (settings.exports_dir / done["result"]["filename"]).read_bytes()
 
 
+@contextlib.asynccontextmanager
+async def exporting_app(
+    settings: LeaderSettings, overrides: Overrides
+) -> AsyncIterator[tuple[httpx.AsyncClient, Services]]:
+    """An app of its own, for tests that change the settings or the file system's behaviour."""
+    app: FastAPI = create_app(settings, overrides)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://leader.test") as client:
+            yield client, app.state.services
+
+
+async def failed_export(client: httpx.AsyncClient, services: Services) -> dict[str, Any]:
+    response = await client.post("/api/datasets/exportable/export", json={"datasets": ["logs"]})
+    assert response.status_code == 202
+    await services.tasks.wait_idle()
+    final: dict[str, Any] = (await client.get(response.json()["result_url_path"])).json()
+    assert final["status"] == "failed"
+    return final
+
+
 async def test_not_enough_disk_leaves_nothing(
     settings: LeaderSettings, clock: ManualClock, bus: RecordingBus, units: FakeUnits
 ) -> None:
     """It should fail clearly when the disk is too full and leave no file behind."""
-    app: FastAPI = create_app(
-        replace(settings, export_min_free_bytes=2**62),
-        Overrides(clock=clock, bus=bus, unit_transport=units),
-    )
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://leader.test") as client:
-            services: Services = app.state.services
-            response = await client.post(
-                "/api/datasets/exportable/export", json={"datasets": ["logs"]}
-            )
-            assert response.status_code == 202
-            await services.tasks.wait_idle()
-            final = (await client.get(response.json()["result_url_path"])).json()
-    assert final["status"] == "failed"
+    roomy = Overrides(clock=clock, bus=bus, unit_transport=units)
+    async with exporting_app(replace(settings, export_min_free_bytes=2**62), roomy) as (c, s):
+        final = await failed_export(c, s)
     assert "MB free" in final["cause"]
     assert list(settings.exports_dir.iterdir()) == []
+
+
+class FillingDisk:
+    """Files that take ``room`` bytes in all, then fail as a full disk does (ENOSPC)."""
+
+    def __init__(self, room: int) -> None:
+        self.room = room
+
+    def __call__(self, path: Path) -> BinaryIO:
+        disk = self
+
+        class Filling(io.FileIO):
+            def write(self, data: Any) -> int:
+                if len(data) > disk.room:
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+                disk.room -= len(data)
+                return super().write(data)
+
+        return io.BufferedWriter(Filling(path, "w"))
+
+
+async def test_disk_filling_up_during_an_export_leaves_nothing(
+    client: httpx.AsyncClient,
+    settings: LeaderSettings,
+    clock: ManualClock,
+    bus: RecordingBus,
+    units: FakeUnits,
+) -> None:
+    """It should fail with a disk error when the disk fills part-way, keep no partial file, and
+    export normally once there is room again."""
+    disk = FillingDisk(room=300)
+    overrides = Overrides(clock=clock, bus=bus, unit_transport=units, export_opener=disk)
+    async with exporting_app(settings, overrides) as (client, services):
+        await seed(client, services)
+        final = await failed_export(client, services)
+        assert final["error"] == "Export failed."
+        assert "disk filled up" in final["cause"]
+        assert disk.room <= 300  # it did write, then the disk was full
+        assert list(settings.exports_dir.iterdir()) == []
+        disk.room = 10**9
+        done = await export(client, services, {"datasets": ["logs"]})
+        assert done["status"] == "succeeded"
+        assert [p.name for p in settings.exports_dir.iterdir()] == [done["result"]["filename"]]

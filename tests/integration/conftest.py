@@ -6,7 +6,6 @@ They install nothing (``make test`` installs mosquitto); they only start, stop a
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 import subprocess
@@ -100,10 +99,9 @@ async def poll_until_done(http: httpx.AsyncClient, url: str, *, within: float = 
     raise AssertionError(f"task at {url} did not finish within {within} s")
 
 
-@contextlib.contextmanager
-def running_cluster(data_dir: Path, workers: int) -> Iterator[SimulatedCluster]:
-    """``pioleader up`` in this process, on free ports, stopped on exit."""
-    cluster = SimulatedCluster(
+def simulated_cluster(data_dir: Path, workers: int) -> SimulatedCluster:
+    """A simulated cluster on free ports (not started)."""
+    return SimulatedCluster(
         data_dir=data_dir,
         workers=workers,
         port=free_port(),
@@ -111,8 +109,35 @@ def running_cluster(data_dir: Path, workers: int) -> Iterator[SimulatedCluster]:
         mqtt_ws_port=free_port(),
         log_level="warning",
     )
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[SimulatedCluster]:
+    """Mosquitto, the ingester, the leader and two workers as real processes."""
+    cluster = simulated_cluster(tmp_path / "cluster", workers=2)
     try:
         cluster.start()
         yield cluster
     finally:
         cluster.stop()
+
+
+@pytest.fixture
+async def api(cluster: SimulatedCluster) -> AsyncIterator[httpx.AsyncClient]:
+    base = f"http://127.0.0.1:{cluster.leader_port}"
+    async with httpx.AsyncClient(base_url=base, timeout=30) as c:
+        yield c
+
+
+async def task_result(api: httpx.AsyncClient, response: httpx.Response) -> dict:
+    """The result of a task that must succeed."""
+    assert response.status_code == 202, response.text
+    done = await poll_until_done(api, response.json()["result_url_path"])
+    assert done["status"] == "succeeded", done
+    result: dict = done["result"]
+    return result
+
+
+def mqtt_port(cluster: SimulatedCluster) -> int:
+    assert cluster.broker is not None
+    return cluster.broker.port

@@ -18,7 +18,7 @@ import pytest
 
 from pioleader.broker import Mosquitto
 from pioleader.net import free_port, wait_for_port
-from tests.integration.conftest import poll_until_done, running_cluster
+from tests.integration.conftest import simulated_cluster, task_result
 from tests.mqtt import retained
 from tests.plugin_files import build_wheel
 
@@ -65,14 +65,6 @@ def leader_and_worker(
         yield leader.url, worker
     finally:
         worker.stop()
-
-
-async def task_result(api: httpx.AsyncClient, response: httpx.Response) -> dict:
-    assert response.status_code == 202, response.text
-    done = await poll_until_done(api, response.json()["result_url_path"], within=120)
-    assert done["status"] == "succeeded", done
-    result: dict = done["result"]
-    return result
 
 
 async def discover_and_add(api: httpx.AsyncClient) -> None:
@@ -180,7 +172,9 @@ async def test_backup_and_restore_a_worker(leader_and_worker: tuple[str, WorkerP
 async def test_setup_starts_a_simulated_worker(tmp_path: Path) -> None:
     """It should start a new simulated worker from the leader of `pioleader up`, register it,
     and reach it; the launched worker stops with the cluster."""
-    with running_cluster(tmp_path / "cluster", workers=1) as cluster:
+    cluster = simulated_cluster(tmp_path / "cluster", workers=1)
+    try:
+        cluster.start()
         async with httpx.AsyncClient(
             base_url=f"http://127.0.0.1:{cluster.leader_port}", timeout=60
         ) as api:
@@ -196,3 +190,5 @@ async def test_setup_starts_a_simulated_worker(tmp_path: Path) -> None:
             health = await task_result(api, await api.get("/api/units/pio09/versions/app"))
             assert health["pio09"]["ok"] is True
             assert (cluster.data_dir / "units" / "pio09" / "config.ini").is_file()
+    finally:
+        cluster.stop()

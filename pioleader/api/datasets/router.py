@@ -20,7 +20,7 @@ from fastapi.responses import FileResponse
 from pioleader.api.datasets.models import ExportBody, ExportResult
 from pioleader.api.dispatch import cache_for
 from pioleader.datasets.catalog import DatasetDefinition
-from pioleader.datasets.export import Exporter, ExportFailed, ExportRequest
+from pioleader.datasets.export import ExportFailed, ExportRequest
 from pioleader.deps import ServicesDep
 from pioleader.errors import ApiError, error_responses
 from pioleader.services import Services
@@ -76,9 +76,7 @@ async def _start_export(services: Services, body: ExportBody, *, to_usb: bool) -
         start=body.start_time,
         end=body.end_time,
     )
-    exporter = Exporter(
-        settings.database_path, settings.exports_dir, min_free_bytes=settings.export_min_free_bytes
-    )
+    exporter = services.exporter
     stamp = services.clock.now().strftime("%Y%m%d%H%M%S")
     filename = f"export_{stamp}_{secrets.token_hex(4)}.zip"
 

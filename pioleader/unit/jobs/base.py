@@ -16,14 +16,17 @@ import contextlib
 import json
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
+
+import aiomqtt
 
 from pioleader.bus import BusUnavailable, MqttBus, Will
 from pioleader.bus.topics import BROADCAST
 from pioleader.clock import Clock, format_timestamp
 from pioleader.settings import MqttSettings
+from pioleader.unit.bioreactor import BioreactorStore
 from pioleader.unit.hardware import Hardware
 from pioleader.unit.registry import JobRegistry
 
@@ -32,6 +35,9 @@ logger = logging.getLogger("pioleader.jobs")
 Datatype = Literal["string", "float", "integer", "boolean", "json"]
 State = Literal["init", "ready", "sleeping", "disconnected", "lost"]
 STATES: tuple[State, ...] = ("init", "ready", "sleeping", "disconnected", "lost")
+# About an hour of a busy job's messages: enough for a broker restart or an outage of the
+# network, bounded so that a unit cut off for days does not run out of memory.
+OUTBOX_MESSAGES = 20_000
 _TRUE = {"true", "1", "y", "on", "yes", "t"}
 
 
@@ -66,6 +72,21 @@ class JobContext:
     registry: JobRegistry
     clock: Clock
     env: Mapping[str, str] = field(default_factory=dict)
+    bioreactor: BioreactorStore | None = None
+    capacity_ml: float | None = None
+    args: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What a job's start options are checked against before the job is started."""
+
+    config: configparser.ConfigParser
+    bioreactor: Mapping[str, float]
+    capacity_ml: float | None
+
+
+Listener = Callable[[str, bytes], Awaitable[None]]
 
 
 class JobRefused(Exception):
@@ -120,8 +141,15 @@ class BackgroundJob:
         self._awake = asyncio.Event()
         self._bus: MqttBus | None = None
         self._stopping = False
+        self._listeners: list[tuple[str, Listener, bool]] = []
 
     # -- what subclasses implement -----------------------------------------------------------
+
+    @classmethod
+    def check_options(cls, options: Mapping[str, Any], facts: Facts) -> str | None:
+        """Why these (already typed) start options cannot work, or None. Runs before the job
+        starts, so that the API can answer 400 at once."""
+        return None
 
     async def on_init(self) -> None:
         """Set up (hardware, initial settings). Raise JobRefused to refuse to start."""
@@ -130,6 +158,14 @@ class BackgroundJob:
         """The job's work; runs until the job stops. Call ``await self.while_ready()`` to
         pause while sleeping."""
         await self._stop.wait()
+
+    def check_setting(self, name: str, value: Any) -> Any:
+        """The value a ``/set`` should apply, or ValueError to refuse it (logged; the setting
+        keeps its value)."""
+        return value
+
+    async def on_setting_changed(self, name: str) -> None:
+        """A ``/set`` changed ``name``."""
 
     async def on_sleeping(self) -> None:
         """Put the hardware in a safe, idle state."""
@@ -162,6 +198,21 @@ class BackgroundJob:
             async with asyncio.timeout(seconds):
                 await self._stop.wait()
         return not self._stop.is_set()
+
+    async def listen(self, topic: str, handler: Listener, *, retained: bool = False) -> None:
+        """Call ``handler(topic, payload)`` for messages on ``topic`` (wildcards allowed);
+        retained messages too only if ``retained``."""
+        self._listeners.append((topic, handler, retained))
+        if self._bus is not None:
+            await self._bus.subscribe(topic, qos=1)
+
+    def experiment_topic(self, rest: str) -> str:
+        return f"pioreactor/{self.context.unit}/{self.context.experiment}/{rest}"
+
+    async def publish_data(self, rest: str, payload: Any, *, retain: bool = False) -> None:
+        """Publish a data message (JSON, or a bare number) under this unit and experiment."""
+        text = payload if isinstance(payload, str) else json.dumps(payload)
+        await self._publish(self.experiment_topic(rest), text, qos=2, retain=retain)
 
     async def publish_setting(self, name: str, value: Any) -> None:
         """Set a published setting: remember it, publish it retained, record it."""
@@ -200,6 +251,8 @@ class BackgroundJob:
             client_id=f"{context.unit}-{self.job_name}-{self.job_id}-{os.getpid()}",
             will=Will(f"{self.topic_root}/$state", "lost"),
             on_message=self._on_message,
+            # Readings taken while the broker is away are sent when it is back.
+            outbox=OUTBOX_MESSAGES,
         )
         for unit in (context.unit, BROADCAST):
             await self._bus.subscribe(
@@ -292,6 +345,9 @@ class BackgroundJob:
                 await self._publish_retained(name, value)
 
     async def _on_message(self, topic: str, payload: bytes, retain: bool) -> None:
+        for pattern, handler, wants_retained in list(self._listeners):
+            if (wants_retained or not retain) and aiomqtt.Topic(topic).matches(pattern):
+                await handler(topic, payload)
         parts = topic.split("/")
         if retain or len(parts) != 6 or parts[5] != "set":
             return
@@ -311,7 +367,7 @@ class BackgroundJob:
             )
             return
         try:
-            value = cast(spec.datatype, payload)
+            value = self.check_setting(name, cast(spec.datatype, payload))
             setter = getattr(self, f"set_{name}", None)
             old = self.values.get(name)
             if setter is not None:
@@ -323,6 +379,7 @@ class BackgroundJob:
             return
         suffix = f" {spec.unit}" if spec.unit and spec.unit != "%" else (spec.unit or "")
         await self.log("info", f"Updated {name} from {old} to {self.values.get(name)}{suffix}.")
+        await self.on_setting_changed(name)
 
     async def _change_state(self, wanted: str) -> None:
         if self._stopping:

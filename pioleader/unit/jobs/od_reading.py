@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
+import configparser
+import statistics
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from pioleader.clock import format_timestamp
-from pioleader.unit.jobs.base import BackgroundJob, JobRefused, Option, Setting
+from pioleader.unit.jobs.base import BackgroundJob, Facts, JobRefused, Option, Setting
 
 ANGLES = ("45", "90", "135", "180")
+
+
+def photodiode_channels(config: configparser.ConfigParser) -> dict[str, str]:
+    """Channel → angle (or REF) from ``[od_config.photodiode_channel]``; JobRefused if unusable."""
+    section = "od_config.photodiode_channel"
+    channels = {
+        channel: angle.strip()
+        for channel, angle in (config.items(section) if config.has_section(section) else [])
+        if angle.strip()
+    }
+    if not any(angle in ANGLES for angle in channels.values()):
+        raise JobRefused("No photodiode channel has an angle in [od_config.photodiode_channel].")
+    bad = {ch: a for ch, a in channels.items() if a not in ANGLES and a != "REF"}
+    if bad:
+        raise JobRefused(f"Unknown photodiode angle(s) in config: {bad}.")
+    return channels
 
 
 class ODReading(BackgroundJob):
@@ -19,27 +38,14 @@ class ODReading(BackgroundJob):
         "interval": Setting("float", settable=True, unit="s"),
         "ods": Setting("json"),
         **{f"od{channel}": Setting("json") for channel in "1234"},
+        **{f"raw_od{channel}": Setting("json") for channel in "1234"},
     }
     options: ClassVar[dict[str, Option]] = {
         "interval": Option("float", "Seconds between readings (default: 1/samples_per_second)."),
     }
 
     async def on_init(self) -> None:
-        config = self.context.config
-        section = "od_config.photodiode_channel"
-        self.channels = {
-            channel: angle.strip()
-            for channel, angle in (config.items(section) if config.has_section(section) else [])
-            if angle.strip()
-        }
-        signal = {ch: angle for ch, angle in self.channels.items() if angle in ANGLES}
-        if not signal:
-            raise JobRefused(
-                "No photodiode channel has an angle in [od_config.photodiode_channel]."
-            )
-        bad = {ch: a for ch, a in self.channels.items() if a not in ANGLES and a != "REF"}
-        if bad:
-            raise JobRefused(f"Unknown photodiode angle(s) in config: {bad}.")
+        self.channels = photodiode_channels(self.context.config)
         rate = float(self.config_get("od_reading.config", "samples_per_second", "0.2"))
         interval = self.option("interval")
         await self.set_interval(float(interval) if interval is not None else 1.0 / rate)
@@ -82,6 +88,8 @@ class ODReading(BackgroundJob):
             if angle != "REF"
         }
         for channel, reading in ods.items():
+            # Uncalibrated: the OD is the raw reading, published under both names.
+            await self.publish_setting(f"raw_od{channel}", reading)
             await self.publish_setting(f"od{channel}", reading)
         await self.publish_setting("ods", {"timestamp": stamp, "ods": ods})
 
@@ -93,3 +101,50 @@ class ODReading(BackgroundJob):
 
     async def on_disconnected(self) -> None:
         self.context.hardware.set_ir_led(0.0)
+
+
+class ODBlank(BackgroundJob):
+    """``od_blank``: with media only in the vessel, the mean reading of each channel, published
+    retained on ``od_blank/mean/<channel>``; the growth-rate filter subtracts it."""
+
+    job_name = "od_blank"
+    help = "Measure the OD of the media alone (the blank), per channel."
+    options: ClassVar[dict[str, Option]] = {
+        "n_samples": Option("integer", "Readings averaged per channel.", 20),
+    }
+
+    @classmethod
+    def check_options(cls, options: Mapping[str, Any], facts: Facts) -> str | None:
+        n_samples = options.get("n_samples")
+        if n_samples is not None and not 1 <= int(n_samples) <= 500:
+            return f"options.n_samples must be between 1 and 500, got {n_samples}."
+        return None
+
+    async def on_init(self) -> None:
+        self.channels = {
+            ch: a for ch, a in photodiode_channels(self.context.config).items() if a != "REF"
+        }
+        intensity = float(self.config_get("od_reading.config", "ir_led_intensity", "80"))
+        self.context.hardware.set_ir_led(intensity)
+
+    async def main(self) -> None:
+        samples: dict[str, list[float]] = {ch: [] for ch in self.channels}
+        for _ in range(int(self.option("n_samples"))):
+            for channel, volts in self.context.hardware.read_photodiodes(self.channels).items():
+                samples[channel].append(volts)
+            if not await self.pause(0.05):
+                return
+        stamp = format_timestamp(self.context.clock.now())
+        for channel, values in samples.items():
+            mean = statistics.fmean(values)
+            await self.publish_data(
+                f"od_blank/mean/{channel}",
+                {
+                    "timestamp": stamp,
+                    "channel": channel,
+                    "angle": self.channels[channel],
+                    "od": mean,
+                },
+                retain=True,
+            )
+            await self.log("info", f"OD blank of channel {channel}: {mean:.6f} V.")

@@ -1,0 +1,1 @@
+"""Configuration across the cluster (behaviour §3.7, §7)."""
