@@ -2,8 +2,7 @@
 
 Only when ``[pioleader] launch_simulated_workers`` is true, which ``pioleader up`` sets: the
 leader then starts ``pioleader worker`` for a new unit as ``pioleader up`` does, on a free
-port, with its own data directory under ``<data dir>/units`` (so ``[simulation] speedup``
-of the shared configuration applies), announced over mDNS. The
+port, with its own data directory under ``<data dir>/units``, announced over mDNS. The
 processes are the leader's children: they stop with it (``close``), and with ``pioleader up``.
 """
 
@@ -38,8 +37,9 @@ class Launcher(Protocol):
 
 
 class WorkerLauncher:
-    def __init__(self, settings: LeaderSettings) -> None:
+    def __init__(self, settings: LeaderSettings, speedup: float | None = None) -> None:
         self._settings = settings
+        self._speedup = speedup
         self._processes: dict[str, asyncio.subprocess.Process] = {}
 
     async def launch(self, name: str, model: tuple[str, str]) -> int:
@@ -54,7 +54,7 @@ class WorkerLauncher:
                 sys.executable,
                 "-m",
                 "pioleader",
-                *worker_arguments(name, port, unit_dir, None, model=model),
+                *worker_arguments(name, port, unit_dir, self._speedup, model=model),
                 "--log-level",
                 "warning",
                 stdin=asyncio.subprocess.DEVNULL,

@@ -61,11 +61,11 @@ class Overrides:
     # What reboot/shutdown of the leader's unit do; the CLI gives ProcessLifecycle. By default
     # they are only recorded, so that an embedded or tested app never ends its own process.
     lifecycle: Lifecycle | None = None
+    # How export files are opened: a test gives one whose disk fills up part-way.
+    export_opener: Opener | None = None
     # How workers are found (mDNS by default) and simulated ones started.
     discovery: Discovery | None = None
     launcher: Launcher | None = None
-    # How export files are opened: a test gives one whose disk fills up part-way.
-    export_opener: Opener | None = None
 
 
 @dataclass(frozen=True)
@@ -170,20 +170,6 @@ async def open_services(
                 reveal_secrets=settings.safety.api_key is not None,
             )
         )
-        config = await asyncio.to_thread(settings.config_files.merged)
-        discovery = overrides.discovery or ZeroconfDiscovery(
-            interfaces_for(
-                settings.leader_address, config.get("pioleader", "mdns_interfaces", fallback="")
-            )
-        )
-        stack.push_async_callback(discovery.aclose)
-        launcher = overrides.launcher
-        if launcher is None and config.getboolean(
-            "pioleader", "launch_simulated_workers", fallback=False
-        ):
-            launcher = WorkerLauncher(settings)
-        if launcher is not None:
-            stack.push_async_callback(launcher.close)
         targets = Targets(workers, settings.leader_hostname)
         config_store = ConfigStore(db)
         config_sync = ConfigSync(
@@ -199,6 +185,25 @@ async def open_services(
                 config_sync.run(settings.config_sync_interval_seconds), name="config catch-up"
             )
             stack.push_async_callback(_cancel, catch_up)
+        config = await asyncio.to_thread(settings.config_files.merged)
+        discovery = overrides.discovery or ZeroconfDiscovery(
+            interfaces_for(
+                settings.leader_address, config.get("pioleader", "mdns_interfaces", fallback="")
+            )
+        )
+        stack.push_async_callback(discovery.aclose)
+        launcher = overrides.launcher
+        if launcher is None and config.getboolean(
+            "pioleader", "launch_simulated_workers", fallback=False
+        ):
+            launcher = WorkerLauncher(
+                settings,
+                speedup=_optional_float(
+                    config.get("pioleader", "simulated_worker_speedup", fallback="")
+                ),
+            )
+        if launcher is not None:
+            stack.push_async_callback(launcher.close)
         yield Services(
             settings=settings,
             clock=clock,
@@ -227,6 +232,10 @@ async def open_services(
             discovery=discovery,
             launcher=launcher,
         )
+
+
+def _optional_float(text: str) -> float | None:
+    return float(text) if text.strip() else None
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:

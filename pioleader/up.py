@@ -92,6 +92,10 @@ class SimulatedCluster:
                 ("ui", "port"): str(settings.port),
                 # POST /api/workers/setup may start more simulated workers, like these.
                 ("pioleader", "launch_simulated_workers"): "true",
+                # Empty: the workers it starts read [simulation] speedup themselves.
+                ("pioleader", "simulated_worker_speedup"): (
+                    "" if self.speedup is None else str(self.speedup)
+                ),
                 ("mqtt", "broker_port"): str(mqtt_port),
                 ("mqtt", "broker_ws_port"): str(ws_port),
                 **{
@@ -233,7 +237,8 @@ def worker_arguments(
     """``pioleader worker …`` for a simulated worker (announced over mDNS by default)."""
     arguments = ["worker", "--name", name, "--port", str(port), "--data-dir", str(unit_dir)]
     arguments += ["--model-name", model[0], "--model-version", model[1]]
-    arguments += ["--speedup", str(speedup)] if speedup is not None else []
+    if speedup is not None:  # otherwise the worker reads [simulation] speedup
+        arguments += ["--speedup", str(speedup)]
     return arguments + (["--announce"] if announce else [])
 
 

@@ -19,13 +19,7 @@ from pioleader.bus import BusUnavailable, topics
 from pioleader.clock import format_timestamp, parse_timestamp
 from pioleader.errors import ApiError, error_responses
 from pioleader.tasks import TaskAccepted, TaskStatus
-from pioleader.unit import (
-    archive_router,
-    config,
-    plugins_router,
-    update_router,
-    usb_router,
-)
+from pioleader.unit import archive_router, config, plugins_router, update_router, usb_router
 from pioleader.unit.bioreactor import check_value
 from pioleader.unit.deps import UnitDep
 from pioleader.unit.jobs.base import JobRefused

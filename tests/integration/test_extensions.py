@@ -19,7 +19,7 @@ import pytest
 
 from pioleader.broker import Mosquitto
 from pioleader.net import free_port, wait_for_port
-from tests.integration.conftest import simulated_cluster, task_result
+from tests.integration.conftest import running_cluster, task_result
 from tests.mqtt import retained
 from tests.plugin_files import build_wheel
 
@@ -176,9 +176,7 @@ async def test_backup_and_restore_a_worker(leader_and_worker: tuple[str, WorkerP
 async def test_setup_starts_a_simulated_worker(tmp_path: Path) -> None:
     """It should start a new simulated worker from the leader of `pioleader up`, register it,
     and reach it; the launched worker stops with the cluster."""
-    cluster = simulated_cluster(tmp_path / "cluster", workers=1)
-    try:
-        cluster.start()
+    with running_cluster(tmp_path / "cluster", workers=1) as cluster:
         async with httpx.AsyncClient(
             base_url=f"http://127.0.0.1:{cluster.leader_port}", timeout=60
         ) as api:
@@ -195,5 +193,3 @@ async def test_setup_starts_a_simulated_worker(tmp_path: Path) -> None:
             health = await task_result(api, await api.get(f"/api/units/{NEW_WORKER}/versions/app"))
             assert health[NEW_WORKER]["ok"] is True
             assert (cluster.data_dir / "units" / NEW_WORKER / "config.ini").is_file()
-    finally:
-        cluster.stop()
