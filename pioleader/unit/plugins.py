@@ -30,6 +30,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from pioleader.errors import ApiError
 from pioleader.unit.jobs.base import BackgroundJob
 
 logger = logging.getLogger("pioleader.plugins")
@@ -48,6 +49,11 @@ class PluginRefused(Exception):
         super().__init__(message)
         self.status = status
         self.remediation = remediation
+
+    def as_api_error(self) -> ApiError:
+        return ApiError(
+            self.status, "Plugin request refused.", cause=str(self), remediation=self.remediation
+        )
 
 
 class PluginFailed(Exception):

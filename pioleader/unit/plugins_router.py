@@ -34,12 +34,6 @@ router = APIRouter(prefix="/unit_api/plugins", tags=["unit api"])
 INSTALL_OPTIONS = frozenset({"source"})
 
 
-def refused(error: PluginRefused) -> ApiError:
-    return ApiError(
-        error.status, "Plugin request refused.", cause=str(error), remediation=error.remediation
-    )
-
-
 async def policy_of(unit: UnitServices) -> PluginPolicy:
     config: configparser.ConfigParser = await asyncio.to_thread(unit.config_files.merged)
     return await asyncio.to_thread(PluginPolicy.from_config, config, unit.data_dir)
@@ -58,7 +52,7 @@ async def _checked(unit: UnitServices, body: PluginCommand) -> tuple[str, Plugin
         policy = await policy_of(unit)
         policy.require_installs(unit.name)
     except PluginRefused as error:
-        raise refused(error) from error
+        raise error.as_api_error() from error
     unknown = sorted(set(body.options) - INSTALL_OPTIONS)
     if unknown:
         raise ApiError(
@@ -89,7 +83,7 @@ async def install_plugin(body: PluginCommand, unit: UnitDep) -> TaskAccepted:
         try:
             local = await asyncio.to_thread(policy.require_safe_source, source, allowed)
         except PluginRefused as error:
-            raise refused(error) from error
+            raise error.as_api_error() from error
 
     async def install() -> bool:
         try:
@@ -162,7 +156,7 @@ async def install_plugin_file(body: PluginFile, unit: UnitDep) -> TaskAccepted:
     try:
         (await policy_of(unit)).require_installs(unit.name)
     except PluginRefused as error:
-        raise refused(error) from error
+        raise error.as_api_error() from error
     try:
         content = base64.b64decode(body.content_base64, validate=True)
     except ValueError as error:  # binascii.Error, or characters that are not ASCII

@@ -180,7 +180,12 @@ async def open_unit(
                 sessions=SessionManager(SessionStore(db), steps),
                 reveal_secrets=reveal_secrets,
                 plugins=plugins,
-                descriptors=DescriptorCatalog(shipped_directory(), data_dir / "ui"),
+                descriptors=DescriptorCatalog(
+                    shipped_directory(),
+                    data_dir / "ui",
+                    plugins.folder / "ui",
+                    plugin_packages=plugins.site,
+                ),
             )
         finally:
             await jobs.shutdown()

@@ -125,7 +125,11 @@ async def test_install_from_leader_usb(
     )
 
     await poll_task(client, services, await client.post("/unit_api/usb/mount"))
+    # Files travel base64-encoded in JSON: one that would not fit the units' limit is a 413.
+    limit = (services.settings.safety.max_body_bytes - 4096) * 3 // 4
+    (drive / "plugins" / "big-1.0-py3-none-any.whl").write_bytes(b"\0" * (limit + 1))
     for filepath, status in [
+        ("plugins/big-1.0-py3-none-any.whl", 413),
         ("plugins/missing.whl", 404),
         ("../../outside.py", 400),
         (str(tmp_path / "outside.py"), 400),

@@ -4,6 +4,7 @@ starts outside the inventory and announces itself over mDNS (on loopback)."""
 from __future__ import annotations
 
 import asyncio
+import secrets
 import shutil
 import signal
 import subprocess
@@ -18,13 +19,16 @@ import pytest
 
 from pioleader.broker import Mosquitto
 from pioleader.net import free_port, wait_for_port
-from tests.integration.conftest import poll_until_done, running_cluster
+from tests.integration.conftest import running_cluster, task_result
 from tests.mqtt import retained
 from tests.plugin_files import build_wheel
 
 pytestmark = pytest.mark.integration
 
-WORKER = "pio07"
+# mDNS on loopback is shared by every process of the machine: names unique to this run keep
+# other simulated clusters (other test runs) out of the way.
+WORKER = f"w{secrets.token_hex(3)}"
+NEW_WORKER = f"w{secrets.token_hex(3)}"
 E = "exp-plugins"
 
 
@@ -65,14 +69,6 @@ def leader_and_worker(
         yield leader.url, worker
     finally:
         worker.stop()
-
-
-async def task_result(api: httpx.AsyncClient, response: httpx.Response) -> dict:
-    assert response.status_code == 202, response.text
-    done = await poll_until_done(api, response.json()["result_url_path"], within=120)
-    assert done["status"] == "succeeded", done
-    result: dict = done["result"]
-    return result
 
 
 async def discover_and_add(api: httpx.AsyncClient) -> None:
@@ -185,14 +181,15 @@ async def test_setup_starts_a_simulated_worker(tmp_path: Path) -> None:
             base_url=f"http://127.0.0.1:{cluster.leader_port}", timeout=60
         ) as api:
             # The cluster's own worker announces itself, but is registered already.
-            assert (await api.get("/api/workers/discover")).json() == []
+            found = [w["pioreactor_unit"] for w in (await api.get("/api/workers/discover")).json()]
+            assert "pio01" not in found
             added = await api.post(
                 "/api/workers/setup",
-                json={"name": "pio09", "model": "pioreactor_20ml", "version": "1.0"},
+                json={"name": NEW_WORKER, "model": "pioreactor_20ml", "version": "1.0"},
             )
             assert added.status_code == 200, added.text
-            worker = (await api.get("/api/workers/pio09")).json()
+            worker = (await api.get(f"/api/workers/{NEW_WORKER}")).json()
             assert worker["model_name"] == "pioreactor_20ml"
-            health = await task_result(api, await api.get("/api/units/pio09/versions/app"))
-            assert health["pio09"]["ok"] is True
-            assert (cluster.data_dir / "units" / "pio09" / "config.ini").is_file()
+            health = await task_result(api, await api.get(f"/api/units/{NEW_WORKER}/versions/app"))
+            assert health[NEW_WORKER]["ok"] is True
+            assert (cluster.data_dir / "units" / NEW_WORKER / "config.ini").is_file()

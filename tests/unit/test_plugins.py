@@ -161,3 +161,21 @@ async def test_install_a_file_sent_by_the_leader(
     ]:
         response = await unit_client.post("/unit_api/plugins/install-file", json=body)
         assert response.status_code == 400, body
+
+
+async def test_plugins_add_descriptors(unit_client: httpx.AsyncClient, unit: UnitServices) -> None:
+    """It should describe the jobs of an installed plugin package (its ui/ folder) and of the
+    plugins folder (plugins/ui/)."""
+    descriptor = (
+        b"display_name: Greeting\njob_name: greeting\ndisplay: true\nsource: hello-plugin\n"
+        b"description: Says hello.\npublished_settings: []\n"
+    )
+    wheel = build_wheel(unit.plugins.folder, extra={"ui/jobs/greeting.yaml": descriptor})
+    accepted = await unit_client.post("/unit_api/plugins/install", json=install_body(str(wheel)))
+    assert (await finished(unit_client, unit, accepted))["result"] is True
+    folder = unit.plugins.folder / "ui" / "jobs"
+    folder.mkdir(parents=True)
+    (folder / "waving.yaml").write_bytes(descriptor.replace(b"greeting", b"waving"))
+    described = (await unit_client.get("/unit_api/jobs/descriptors")).json()
+    names = [d["job_name"] for d in described]
+    assert "greeting" in names and "waving" in names

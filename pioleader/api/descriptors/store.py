@@ -1,5 +1,7 @@
 """Reading descriptor files: the ones we ship (``pioleader/ui``) and any a user adds under
-``<data dir>/ui`` (the same layout; a file with the same name replaces ours)."""
+``<data dir>/ui`` (the same layout; a file with the same name replaces ours), then those of
+plugins: ``<data dir>/plugins/ui`` and the ``ui`` folder of each pip-installed plugin package
+(looked up at each read, so that installs show at once)."""
 
 from __future__ import annotations
 
@@ -30,8 +32,9 @@ def shipped_directory() -> Path:
 
 
 class DescriptorCatalog:
-    def __init__(self, *directories: Path) -> None:
+    def __init__(self, *directories: Path, plugin_packages: Path | None = None) -> None:
         self._directories = directories
+        self._plugin_packages = plugin_packages
 
     async def jobs(self) -> list[JobDescriptor]:
         return await self._load("jobs", JobDescriptor)
@@ -50,7 +53,9 @@ class DescriptorCatalog:
 
     def _read(self, folder: str, model: type[D]) -> list[D]:
         files: dict[str, Path] = {}
-        for directory in self._directories:
+        packages = self._plugin_packages
+        plugins = sorted(packages.glob("*/ui")) if packages is not None else []
+        for directory in (*self._directories, *plugins):
             base = directory / folder
             if base.is_dir():
                 files.update({path.name: path for path in base.glob("*.y*ml")})

@@ -32,8 +32,13 @@ router = APIRouter(tags=["plugins"])
 UnitPath = Annotated[str, Path(description="Unit name, or `$broadcast` for every unit.")]
 # pip may download and build: a unit's task may take minutes.
 INSTALL_TASK_SECONDS = 600.0
-# Files travel to units base64-encoded in JSON, under the units' JSON body limit (4 MiB).
-MAX_USB_PLUGIN_BYTES = 3 * 1024 * 1024
+# Files travel to units base64-encoded in JSON (4 bytes for 3), under the units' JSON body
+# limit ([pioleader] max_body_bytes, shared by the cluster), with room for the rest of the body.
+JSON_OVERHEAD_BYTES = 4096
+
+
+def max_plugin_file_bytes(services: Services) -> int:
+    return (services.settings.safety.max_body_bytes - JSON_OVERHEAD_BYTES) * 3 // 4
 
 
 async def leader_policy(services: Services) -> PluginPolicy:
@@ -52,9 +57,7 @@ async def check_command(services: Services, body: PluginCommand) -> None:
         if source is not None and is_remote(source):
             policy.require_safe_source(source, ())
     except PluginRefused as error:
-        raise ApiError(
-            error.status, "Plugin request refused.", cause=str(error), remediation=error.remediation
-        ) from error
+        raise error.as_api_error() from error
 
 
 async def _to_units(
@@ -166,11 +169,12 @@ def _read_usb_plugin(services: Services, filepath: str) -> tuple[FilePath, bytes
             remediation="GET /api/units/{leader}/usb/artifacts lists the plugin files.",
         )
     size = path.stat().st_size
-    if size > MAX_USB_PLUGIN_BYTES:
+    limit = max_plugin_file_bytes(services)
+    if size > limit:
         raise ApiError(
             413,
             "Plugin file too large.",
-            cause=f"filepath {filepath!r} has {size} bytes; at most {MAX_USB_PLUGIN_BYTES}.",
+            cause=f"filepath {filepath!r} has {size} bytes; at most {limit} can be sent.",
             remediation="Install it from the unit's command line instead.",
         )
     return path, path.read_bytes()
@@ -201,9 +205,7 @@ async def install_plugin_from_leader_usb_on_machine(
     try:
         (await leader_policy(services)).require_installs(services.settings.leader_hostname)
     except PluginRefused as error:
-        raise ApiError(
-            error.status, "Plugin request refused.", cause=str(error), remediation=error.remediation
-        ) from error
+        raise error.as_api_error() from error
     path, content = await asyncio.to_thread(_read_usb_plugin, services, body.filepath)
     request = UnitRequest(
         "POST",
