@@ -6,10 +6,11 @@ hang a request. The leader uses it to publish; jobs also give it a last will, su
 a message handler, which are re-armed on every reconnection. Tests of handlers inject
 ``RecordingBus`` instead; integration tests use a real broker.
 
-A bus built with an ``outbox`` keeps what it could not publish (the broker down or restarting)
-in a bounded queue and sends it, in order, once connected again. Jobs use one so that readings
-taken during a broker outage still reach the database; the leader does not, because a request
-that publishes must learn at once that nothing was sent.
+A bus built with an ``outbox`` hands every message to a bounded queue that one sender empties
+in order, keeping what it could not send (the broker down or restarting) until it is connected
+again. Jobs use one, so that they never wait for the broker and the readings they take during an
+outage still reach the database; the leader does not, because a request that publishes must
+learn at once that nothing was sent.
 """
 
 from __future__ import annotations
@@ -99,7 +100,9 @@ class MqttBus:
         self._settings = settings
         self._outbox: deque[_Pending] | None = deque(maxlen=outbox) if outbox > 0 else None
         self.dropped = 0  # messages pushed out of a full outbox
-        self._flushing: asyncio.Task[None] | None = None
+        self._waiting = asyncio.Event()  # set while the outbox holds something
+        self._in_flight = 0
+        self._sender: asyncio.Task[None] | None = None
         self._client_id = client_id
         self._will = will
         self._on_message = on_message
@@ -121,16 +124,27 @@ class MqttBus:
 
     async def start(self) -> None:
         self._maintainer = asyncio.create_task(self._maintain(), name="mqtt-bus")
+        if self._outbox is not None:
+            self._sender = asyncio.create_task(self._send_outbox(), name="mqtt-outbox")
 
-    async def stop(self) -> None:
+    async def stop(self, *, drain_within: float = 2.0) -> None:
+        """Disconnect, after sending what waits in the outbox (a job's last words: its final
+        state) if the broker takes it within ``drain_within`` seconds."""
+        if self._outbox is not None and self._connected.is_set():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(drain_within):
+                    while self.waiting and self._connected.is_set():
+                        await asyncio.sleep(0.005)
         if self._maintainer is not None:
             self._maintainer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._maintainer
         for task in list(self._hook_tasks):
             task.cancel()
-        if self._flushing is not None:
-            self._flushing.cancel()
+        if self._sender is not None:
+            self._sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sender
 
     async def subscribe(self, topic: str, qos: int = 1) -> None:
         """Subscribe now (if connected) and after every reconnection."""
@@ -153,13 +167,9 @@ class MqttBus:
     ) -> None:
         message = _Pending(topic, encode(payload), qos, retain)
         if self._outbox is not None:
-            # Keep the order: while anything waits, new messages wait behind it.
-            if self._outbox or not self._connected.is_set():
-                self._enqueue(message)
-                self._start_flush()
-                return
-            if not await self._send(message):
-                self._enqueue(message)
+            # Never wait for the broker: a job's loop must go on measuring while a dead
+            # connection is still being noticed. One sender sends in order, behind the caller.
+            self._enqueue(message)
             return
         if not await self.wait_connected(self._publish_timeout):
             raise BusUnavailable(
@@ -173,8 +183,8 @@ class MqttBus:
 
     @property
     def waiting(self) -> int:
-        """How many messages wait in the outbox for the broker."""
-        return len(self._outbox) if self._outbox is not None else 0
+        """How many messages wait in the outbox for the broker (the one in flight included)."""
+        return len(self._outbox) + self._in_flight if self._outbox is not None else 0
 
     async def _send_or_raise(self, message: _Pending) -> None:
         client = self._client
@@ -206,26 +216,30 @@ class MqttBus:
                     self.dropped,
                 )
         self._outbox.append(message)
+        self._waiting.set()
 
-    def _start_flush(self) -> None:
-        if not self._outbox or not self._connected.is_set():
-            return
-        if self._flushing is None or self._flushing.done():
-            self._flushing = asyncio.create_task(self._flush(), name="mqtt-outbox")
-
-    async def _flush(self) -> None:
-        """Send what waited, oldest first; stop at the first failure (the next connection
-        resumes from there)."""
+    async def _send_outbox(self) -> None:
+        """The one sender: whenever connected, send what waits, oldest first. A message that
+        fails goes back to the front and waits for the next connection."""
         outbox = self._outbox
         assert outbox is not None
-        sent = 0
-        while outbox and self._connected.is_set():
-            if not await self._send(outbox[0]):
-                break
-            outbox.popleft()
-            sent += 1
-        if sent:
-            logger.info("sent %d message(s) held while the broker was away", sent)
+        while True:
+            await self._waiting.wait()
+            await self._connected.wait()
+            # Taken out while in flight, so that a full outbox cannot drop it underneath us.
+            message = outbox.popleft()
+            self._in_flight = 1
+            sent = await self._send(message)
+            self._in_flight = 0
+            if not sent:
+                if len(outbox) == outbox.maxlen:
+                    self.dropped += 1
+                else:
+                    outbox.appendleft(message)
+                # The connection is dead or dying: give the maintainer time to notice.
+                await asyncio.sleep(self._reconnect_delay)
+            if not outbox:
+                self._waiting.clear()
 
     def _run_connect_hooks(self) -> None:
         for hook in self._connect_hooks:
@@ -276,7 +290,8 @@ class MqttBus:
                         await client.subscribe(topic, qos=qos)
                     self._client = client
                     self._connected.set()
-                    self._start_flush()
+                    if self._outbox:
+                        logger.info("sending %d message(s) kept meanwhile", len(self._outbox))
                     self._run_connect_hooks()
                     if announced_down:
                         logger.info("MQTT broker is back")

@@ -426,7 +426,7 @@ async def test_delete_worker_drops_its_config_history(
 
     def select(connection: sqlite3.Connection) -> list[str]:
         rows = connection.execute(
-            "SELECT filename FROM config_files_histories ORDER BY filename"
+            "SELECT DISTINCT filename FROM config_files_histories ORDER BY filename"
         ).fetchall()
         return [row["filename"] for row in rows]
 

@@ -63,6 +63,7 @@ async def test_messages_published_during_an_outage_arrive_in_order(
     """It should keep what it could not send and send it, oldest first, after a restart."""
     await open_session(broker.port)
     await job_bus.publish("t/reading", "before")
+    await until_sent(job_bus)
     broker.stop()
     await job_bus.publish("t/reading", "during-1")
     await job_bus.publish("t/reading", "during-2")
