@@ -101,6 +101,8 @@ class MqttBus:
         self._outbox: deque[_Pending] | None = deque(maxlen=outbox) if outbox > 0 else None
         self.dropped = 0  # messages pushed out of a full outbox
         self._waiting = asyncio.Event()  # set while the outbox holds something
+        self._drained = asyncio.Event()  # set once the sender has sent everything
+        self._drained.set()
         self._in_flight = 0
         self._sender: asyncio.Task[None] | None = None
         self._client_id = client_id
@@ -133,8 +135,7 @@ class MqttBus:
         if self._outbox is not None and self._connected.is_set():
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(drain_within):
-                    while self.waiting and self._connected.is_set():
-                        await asyncio.sleep(0.005)
+                    await self._drained.wait()
         if self._maintainer is not None:
             self._maintainer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -216,6 +217,7 @@ class MqttBus:
                     self.dropped,
                 )
         self._outbox.append(message)
+        self._drained.clear()
         self._waiting.set()
 
     async def _send_outbox(self) -> None:
@@ -238,8 +240,9 @@ class MqttBus:
                     outbox.appendleft(message)
                 # The connection is dead or dying: give the maintainer time to notice.
                 await asyncio.sleep(self._reconnect_delay)
-            if not outbox:
+            if not outbox and not self._in_flight:
                 self._waiting.clear()
+                self._drained.set()
 
     def _run_connect_hooks(self) -> None:
         for hook in self._connect_hooks:
