@@ -20,7 +20,14 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
-from zeroconf import InterfaceChoice, IPVersion, ServiceInfo, ServiceListener, Zeroconf
+from zeroconf import (
+    InterfaceChoice,
+    IPVersion,
+    NonUniqueNameException,
+    ServiceInfo,
+    ServiceListener,
+    Zeroconf,
+)
 from zeroconf.asyncio import AsyncServiceBrowser, AsyncZeroconf
 
 logger = logging.getLogger("pioleader.discovery")
@@ -187,7 +194,16 @@ class Announcer:
             properties=properties,
             server=f"{worker.pioreactor_unit}.local.",
         )
-        await self._zeroconf.async_register_service(info, allow_name_change=False)
+        try:
+            await self._zeroconf.async_register_service(info, allow_name_change=False)
+        except NonUniqueNameException:
+            # Discovery is a convenience: a worker whose name another host (or another
+            # simulated cluster on this machine) already announces still serves its unit.
+            logger.warning(
+                "another %s already announces itself over mDNS; this one is not announced",
+                worker.pioreactor_unit,
+            )
+            return
         logger.info("announcing %s over mDNS", worker.pioreactor_unit)
 
     async def close(self) -> None:

@@ -52,3 +52,23 @@ def test_interfaces() -> None:
     assert interfaces_for("10.0.0.2") == InterfaceChoice.All
     assert interfaces_for("127.0.0.1", "10.0.0.2, 10.0.0.3") == ["10.0.0.2", "10.0.0.3"]
     assert interfaces_for("127.0.0.1", "all") == InterfaceChoice.All
+
+
+async def test_a_name_already_announced_does_not_stop_a_worker() -> None:
+    """It should start a second announcer of a taken name without announcing it: the first
+    one stays the one that is found."""
+    twin = Announced(**{**WORKER.__dict__, "pioreactor_unit": "zc-twin-unit", "port": 4322})
+    first = Announcer(twin)
+    await first.start()
+    second = Announcer(Announced(**{**twin.__dict__, "port": 4323}))
+    try:
+        await second.start()  # no NonUniqueNameException
+        discovery = ZeroconfDiscovery(["127.0.0.1"], quiet_seconds=0.5)
+        try:
+            found = [a for a in await discovery.browse() if a.pioreactor_unit == "zc-twin-unit"]
+        finally:
+            await discovery.aclose()
+        assert [a.port for a in found] == [4322]
+    finally:
+        await second.close()
+        await first.close()

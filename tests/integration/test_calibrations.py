@@ -18,7 +18,7 @@ import pytest
 from pioleader.net import wait_for_port
 from pioleader.unit.culture import Bioreactor, CultureParameters
 from pioleader.up import Process, SimulatedCluster
-from tests.integration.conftest import simulated_cluster, task_result
+from tests.integration.conftest import running_cluster, task_result
 
 pytestmark = pytest.mark.integration
 
@@ -31,13 +31,8 @@ SCALE_ERRORS = [1.01, 0.99, 1.005]
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[SimulatedCluster]:
     """One worker, without the demo jobs: the pump is all this test needs."""
-    cluster = simulated_cluster(tmp_path / "cluster", workers=1)
-    cluster.start_jobs = False
-    try:
-        cluster.start()
+    with running_cluster(tmp_path / "cluster", workers=1) as cluster:
         yield cluster
-    finally:
-        cluster.stop()
 
 
 async def active_pump_calibration(api: httpx.AsyncClient) -> dict[str, Any]:
