@@ -98,14 +98,16 @@ class AsgiUnits:
         *,
         json: Any = None,
         params: dict[str, str] | None = None,
+        file: FileField | None = None,
         limit_seconds: float,
     ) -> RawResponse:
         app = self.apps.get(urlsplit(url).port or 80)
         if app is None:
             raise TransportError("Connection refused")
         transport = httpx.ASGITransport(app=app)
+        files = None if file is None else {file.field: (file.filename, file.content)}
         async with httpx.AsyncClient(transport=transport, timeout=limit_seconds) as client:
-            response = await client.request(method, url, json=json, params=params)
+            response = await client.request(method, url, json=json, params=params, files=files)
         return RawResponse(response.status_code, response.content)
 
     async def aclose(self) -> None:

@@ -32,7 +32,8 @@ async def test_run_registers_publishes_and_stops(
     assert [(j["job_id"], j["job_name"], j["experiment"], j["job_source"]) for j in running] == [
         (job_id, "stirring", EXPERIMENT, "test")
     ]
-    assert await retained(broker.port, f"{ROOT}/$state") == "ready"
+    # Jobs publish behind their loop (they never wait for the broker): poll for the value.
+    assert await retained(broker.port, f"{ROOT}/$state", until=lambda v: v == "ready") == "ready"
     assert await retained(broker.port, f"{ROOT}/target_rpm") == 350.0
     settings = (await unit_client.get("/unit_api/jobs/settings/job_name/stirring")).json()
     assert settings["settings"]["target_rpm"] == "350.0"
