@@ -34,6 +34,7 @@ from pioleader.errors import install_error_handlers
 from pioleader.security import install_request_safety
 from pioleader.services import Overrides, open_services
 from pioleader.settings import LeaderSettings
+from pioleader.ui import install_ui
 from pioleader.unit.router import unit_api_router
 
 DESCRIPTION = """\
@@ -91,4 +92,6 @@ def create_app(settings: LeaderSettings, overrides: Overrides | None = None) -> 
         unit_api_router(),
     ):
         app.include_router(router)
+    if settings.ui_dir is not None:
+        install_ui(app, settings.ui_dir)
     return app
