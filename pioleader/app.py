@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from pioleader import __version__
 from pioleader.api.assignments.router import router as assignments_router
 from pioleader.api.assignments.service import republish_assignments
+from pioleader.api.chart_preferences.router import router as chart_preferences_router
 from pioleader.api.config.router import router as config_router
 from pioleader.api.datasets.router import router as datasets_router
 from pioleader.api.dosing.router import router as dosing_router
@@ -76,6 +77,7 @@ def create_app(settings: LeaderSettings, overrides: Overrides | None = None) -> 
         assignments_router,
         experiments_router,
         labels_router,
+        chart_preferences_router,
         workers_router,
         units_router,
         jobs_router,

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from pioleader.api.assignments.store import AssignmentStore
+from pioleader.api.chart_preferences.store import ChartPreferenceStore
 from pioleader.api.config.service import ConfigSync
 from pioleader.api.config.store import ConfigStore
 from pioleader.api.dosing.store import DosingStore
@@ -74,6 +75,7 @@ class Services:
     workers: WorkerStore
     assignments: AssignmentStore
     labels: LabelStore
+    chart_preferences: ChartPreferenceStore
     timeseries: TimeSeriesStore
     logs: LogStore
     dosing: DosingStore
@@ -173,6 +175,7 @@ async def open_services(
             workers=workers,
             assignments=AssignmentStore(db),
             labels=LabelStore(db),
+            chart_preferences=ChartPreferenceStore(db),
             timeseries=TimeSeriesStore(db, SeriesCache(settings.time_series_cache_points)),
             logs=LogStore(db),
             dosing=DosingStore(db),

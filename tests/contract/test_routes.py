@@ -47,7 +47,14 @@ FOUNDATION = {
     ("GET", "/api/local_access_point"),
 }
 # Served under /api beyond the seed, on purpose, and documented in the README.
-EXTENSIONS = {("GET", "/api/config/shared/sync")}
+EXTENSIONS = {
+    ("GET", "/api/config/shared/sync"),
+    # What the official UI calls beyond the seed (upstream HEAD and its documentation).
+    ("GET", "/api/experiments/{experiment}/chart_preferences"),
+    ("PATCH", "/api/experiments/{experiment}/chart_preferences"),
+    ("GET", "/api/config/zipped"),
+    ("GET", "/api/workers/{pioreactor_unit}/task_results/{task_id}"),
+}
 UNIT_API = {("GET", "/unit_api/health"), ("GET", "/unit_api/task_results/{task_id}")}
 
 
