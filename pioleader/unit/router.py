@@ -19,7 +19,7 @@ from pioleader.bus import BusUnavailable, topics
 from pioleader.clock import format_timestamp, parse_timestamp
 from pioleader.errors import ApiError, error_responses
 from pioleader.tasks import TaskAccepted, TaskStatus
-from pioleader.unit import config, plugins_router, usb_router
+from pioleader.unit import config, plugins_router, system_router, usb_router
 from pioleader.unit.bioreactor import check_value
 from pioleader.unit.deps import UnitDep
 from pioleader.unit.jobs.base import JobRefused
@@ -404,11 +404,12 @@ async def set_clock_time(body: SetClock, unit: UnitDep) -> TaskAccepted:
 
 
 def unit_api_router() -> APIRouter:
-    """The whole unit API: the routes above and those of configuration, plugins, USB and
-    archives."""
+    """The whole unit API: the routes above and those of configuration, plugins, USB,
+    archives and system reports."""
     whole = APIRouter()
     whole.include_router(router)
     whole.include_router(config.router)
     whole.include_router(plugins_router.router)
     whole.include_router(usb_router.router)
+    whole.include_router(system_router.router)
     return whole
