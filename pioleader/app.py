@@ -15,6 +15,7 @@ from pioleader import __version__
 from pioleader.api.assignments.router import router as assignments_router
 from pioleader.api.assignments.service import republish_assignments
 from pioleader.api.chart_preferences.router import router as chart_preferences_router
+from pioleader.api.config.router import legacy_router as legacy_config_router
 from pioleader.api.config.router import router as config_router
 from pioleader.api.datasets.router import router as datasets_router
 from pioleader.api.dosing.router import router as dosing_router
@@ -88,6 +89,7 @@ def create_app(settings: LeaderSettings, overrides: Overrides | None = None) -> 
         dosing_router,
         profiles_router,
         config_router,
+        legacy_config_router,
         plugins_router,
         usb_router,
         ingester_router,

@@ -40,6 +40,7 @@ from pioleader.settings import LeaderSettings
 from pioleader.tasks import TaskRunner
 from pioleader.tasks.runner import new_task_id
 from pioleader.unit.hardware import NoHardware
+from pioleader.unit.presence import monitor_will
 from pioleader.unit.services import Lifecycle, RecordingLifecycle, UnitServices, open_unit
 
 logger = logging.getLogger("pioleader")
@@ -112,6 +113,7 @@ async def open_services(
             settings.mqtt,
             client_id=f"pioleader-{settings.leader_hostname}-api",
             override=overrides.bus,
+            will=monitor_will(settings.leader_hostname),
         )
 
         transport = overrides.unit_transport or AiohttpTransport(

@@ -54,6 +54,9 @@ EXTENSIONS = {
     ("PATCH", "/api/experiments/{experiment}/chart_preferences"),
     ("GET", "/api/config/zipped"),
     ("GET", "/api/workers/{pioreactor_unit}/task_results/{task_id}"),
+    # Where UI builds up to 25.11 (the latest on PyPI) read these at start-up.
+    ("GET", "/api/configs/config.ini"),
+    ("GET", "/api/is_local_access_point_active"),
 }
 UNIT_API = {("GET", "/unit_api/health"), ("GET", "/unit_api/task_results/{task_id}")}
 
