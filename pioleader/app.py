@@ -18,6 +18,8 @@ from pioleader.api.chart_preferences.router import router as chart_preferences_r
 from pioleader.api.config.router import legacy_router as legacy_config_router
 from pioleader.api.config.router import router as config_router
 from pioleader.api.datasets.router import router as datasets_router
+from pioleader.api.descriptors.router import router as descriptors_router
+from pioleader.api.descriptors.router import unit_router as unit_descriptors_router
 from pioleader.api.dosing.router import router as dosing_router
 from pioleader.api.experiments.router import router as experiments_router
 from pioleader.api.ingester.router import router as ingester_router
@@ -93,7 +95,9 @@ def create_app(settings: LeaderSettings, overrides: Overrides | None = None) -> 
         plugins_router,
         usb_router,
         ingester_router,
+        descriptors_router,
         unit_api_router(),
+        unit_descriptors_router,
     ):
         app.include_router(router)
     if settings.ui_dir is not None:

@@ -54,7 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--model-name", default="pioreactor_40ml")
     worker.add_argument("--model-version", default="1.5")
     worker.add_argument(
-        "--speedup", type=float, default=1.0, help="Biological speed-up of the simulated culture."
+        "--speedup",
+        type=float,
+        help="Biological speed-up of the simulated culture. Default: [simulation] speedup",
     )
 
     ingester = commands.add_parser(
@@ -74,7 +76,16 @@ def build_parser() -> argparse.ArgumentParser:
     up = commands.add_parser("up", help="Start the broker, the leader and workers, until Ctrl-C.")
     _common(up)
     up.add_argument("--workers", type=int, default=3, help="How many simulated workers.")
-    up.add_argument("--speedup", type=float, default=1.0, help="Biological speed-up of cultures.")
+    up.add_argument(
+        "--speedup",
+        type=float,
+        help="Biological speed-up of cultures. Default: [simulation] speedup",
+    )
+    up.add_argument(
+        "--no-jobs",
+        action="store_true",
+        help="Do not start stirring, OD, temperature and growth rate on the demo experiment.",
+    )
     up.add_argument("--mqtt-port", type=int, help="MQTT TCP port. Default: configured or free.")
     up.add_argument(
         "--mqtt-ws-port", type=int, help="MQTT websockets port. Default: configured or free."
@@ -178,6 +189,7 @@ def run_up(args: argparse.Namespace) -> int:
         speedup=args.speedup,
         log_level=args.log_level,
         ui_dir=_ui_dir(args),
+        start_jobs=not args.no_jobs,
     )
     try:
         settings = cluster.start()

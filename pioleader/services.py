@@ -22,6 +22,7 @@ from pioleader.api.experiments.store import ExperimentStore
 from pioleader.api.labels.store import LabelStore
 from pioleader.api.logs.store import LogStore
 from pioleader.api.models.catalog import ModelCatalog
+from pioleader.api.profiles.service import LeaderCluster
 from pioleader.api.profiles.store import ProfileRunStore
 from pioleader.api.timeseries.cache import SeriesCache
 from pioleader.api.timeseries.store import TimeSeriesStore
@@ -35,11 +36,14 @@ from pioleader.cluster.transport import AiohttpTransport, UnitTransport
 from pioleader.datasets.catalog import DatasetCatalog
 from pioleader.datasets.export import Exporter, Opener, open_for_writing
 from pioleader.db import Database, app_migrations
+from pioleader.profiles.files import ProfileFiles
+from pioleader.profiles.job import JOB_NAME, ProfileRuntime, experiment_profile_job
 from pioleader.resources import open_bus, open_task_runner
 from pioleader.settings import LeaderSettings
 from pioleader.tasks import TaskRunner
 from pioleader.tasks.runner import new_task_id
 from pioleader.unit.hardware import NoHardware
+from pioleader.unit.jobs.catalog import HARDWARE_JOBS
 from pioleader.unit.presence import monitor_will
 from pioleader.unit.services import Lifecycle, RecordingLifecycle, UnitServices, open_unit
 
@@ -81,6 +85,7 @@ class Services:
     logs: LogStore
     dosing: DosingStore
     profile_runs: ProfileRunStore
+    profile_files: ProfileFiles
     config_store: ConfigStore
     config_sync: ConfigSync
     models: ModelCatalog
@@ -131,6 +136,20 @@ async def open_services(
         )
         if leftovers := await asyncio.to_thread(exporter.remove_partials):
             logger.warning("removed %d partial export(s) left by an earlier run", len(leftovers))
+        client = UnitClient(transport, directory, settings.unit_timeouts)
+        assignments = AssignmentStore(db)
+        profile_runs = ProfileRunStore(db)
+        profile_files = ProfileFiles(settings.data_dir / "experiment_profiles")
+        await profile_files.ensure_examples()
+        profile_job = experiment_profile_job(
+            ProfileRuntime(
+                files=profile_files,
+                cluster=LeaderCluster(units=client, assignments=assignments, bus=bus),
+                catalog=HARDWARE_JOBS,
+                workers=workers.names,
+                record_run=profile_runs.add,
+            )
+        )
         unit = await stack.enter_async_context(
             open_unit(
                 name=settings.leader_hostname,
@@ -141,13 +160,12 @@ async def open_services(
                 bus=bus,
                 mqtt=settings.mqtt,
                 hardware=NoHardware(),
-                catalog={},
+                catalog={JOB_NAME: profile_job},
                 model=None,
                 lifecycle=overrides.lifecycle or RecordingLifecycle(),
                 reveal_secrets=settings.safety.api_key is not None,
             )
         )
-        client = UnitClient(transport, directory, settings.unit_timeouts)
         targets = Targets(workers, settings.leader_hostname)
         config_store = ConfigStore(db)
         config_sync = ConfigSync(
@@ -175,13 +193,14 @@ async def open_services(
             audit=AuditLog(bus, tasks, clock, settings.leader_hostname),
             experiments=ExperimentStore(db),
             workers=workers,
-            assignments=AssignmentStore(db),
+            assignments=assignments,
             labels=LabelStore(db),
             chart_preferences=ChartPreferenceStore(db),
             timeseries=TimeSeriesStore(db, SeriesCache(settings.time_series_cache_points)),
             logs=LogStore(db),
             dosing=DosingStore(db),
-            profile_runs=ProfileRunStore(db),
+            profile_runs=profile_runs,
+            profile_files=profile_files,
             config_store=config_store,
             config_sync=config_sync,
             models=models,

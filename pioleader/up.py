@@ -27,6 +27,18 @@ from pioleader.settings import CommandLineOverrides, LeaderSettings, load_leader
 from pioleader.ui import check_ui_dir
 
 DEMO_EXPERIMENT = "demo"
+# Started on every worker of the demo experiment, so that cultures are seen growing at once.
+DEMO_JOBS: tuple[tuple[str, str, dict[str, object]], ...] = (
+    ("monitor", "$experiment", {}),
+    ("stirring", DEMO_EXPERIMENT, {}),
+    ("od_reading", DEMO_EXPERIMENT, {}),
+    (
+        "temperature_automation",
+        DEMO_EXPERIMENT,
+        {"automation_name": "thermostat", "target_temperature": 32},
+    ),
+    ("growth_rate_calculating", DEMO_EXPERIMENT, {}),
+)
 
 
 class AlreadyRunning(Exception):
@@ -47,10 +59,11 @@ class SimulatedCluster:
     port: int | None = None
     mqtt_port: int | None = None
     mqtt_ws_port: int | None = None
-    speedup: float = 1.0
+    speedup: float | None = None
     log_level: str = "info"
     # A web UI build for the leader to serve; None: as [pioleader] ui_dir says.
     ui_dir: Path | None = None
+    start_jobs: bool = False
     processes: list[Process] = field(default_factory=list)
     broker: Mosquitto | None = None
     worker_ports: dict[str, int] = field(default_factory=dict)
@@ -119,8 +132,7 @@ class SimulatedCluster:
                     str(port),
                     "--data-dir",
                     str(unit_dir),
-                    "--speedup",
-                    str(self.speedup),
+                    *(["--speedup", str(self.speedup)] if self.speedup is not None else []),
                 ],
             )
         wait_for_port(settings.port, timeout=30)
@@ -212,6 +224,13 @@ class SimulatedCluster:
                     client.put(
                         f"/api/experiments/{DEMO_EXPERIMENT}/workers",
                         json={"pioreactor_unit": name},
+                    ).raise_for_status()
+            if self.start_jobs:
+                for job_name, experiment, options in DEMO_JOBS:
+                    client.post(
+                        f"/api/workers/$broadcast/jobs/run/job_name/{job_name}"
+                        f"/experiments/{experiment}",
+                        json={"options": options},
                     ).raise_for_status()
 
 

@@ -133,9 +133,25 @@ Ki=0
 Kd=0
 
 [temperature_automation.thermostat]
-Kp=.01
-Ki=.01
-Kd=.01
+Kp=2.6
+Ki=0.0
+Kd=4.6
+
+[temperature_automation.config]
+# How often the temperature is read and the automation runs.
+seconds_between_readings=225
+
+[simulation]
+# How much faster than the wall clock simulated cultures grow (timestamps stay wall-clock);
+# growth rates are per wall-clock hour, so they come out this many times larger.
+speedup=3
+
+[pumps]
+# mL per second of each pump at 100 % duty cycle, used to turn volumes into run times until
+# the pump is calibrated.
+media_ml_per_second=0.75
+alt_media_ml_per_second=0.75
+waste_ml_per_second=0.75
 
 [ui.overview.settings]
 filtered_od_lookback_minutes=240

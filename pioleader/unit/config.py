@@ -52,9 +52,7 @@ async def get_merged_config(unit: UnitDep) -> dict[str, dict[str, str]]:
     return sections if unit.reveal_secrets else mask_sections(sections)
 
 
-@router.get(
-    "/specific", response_class=PlainTextResponse, responses={**TEXT_OR_JSON, **error_responses()}
-)
+@router.get("/specific", responses={**TEXT_OR_JSON, **error_responses()})
 async def get_specific_config(
     unit: UnitDep,
     format: Annotated[

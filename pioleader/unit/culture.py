@@ -228,8 +228,8 @@ class Bioreactor:
         od = self.biomass_od
         if angle == "180":  # transmitted light falls as the culture thickens
             signal = p.optical_gain[index] * math.exp(-0.9 * od)
-        else:  # scattered light grows with OD and saturates past OD≈3
-            signal = p.optical_gain[index] * od / (1 + od / 3)
+        else:  # scattered light grows with OD, nearly linearly below 1, and saturates past 3
+            signal = p.optical_gain[index] * od / math.sqrt(1 + (od / 3) ** 2)
         stray = 0.0005 * sum(self.leds.values()) / 100  # white/UV LEDs left on leak light
         volts = brightness * (p.optical_offset[index] + signal) * self._noise(1.0) + stray
         if self.random.random() < p.spike_probability:

@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from pioleader.unit.services import UnitServices
 
 
-def get_unit(request: Request) -> UnitServices:
+async def get_unit(request: Request) -> UnitServices:
     unit: UnitServices = request.app.state.unit
     return unit
 

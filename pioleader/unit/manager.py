@@ -143,6 +143,7 @@ class JobManager:
         env: Mapping[str, str],
         config_overrides: Sequence[tuple[str, str, str]],
         job_source: str,
+        args: Sequence[str] = (),
     ) -> int:
         """Start a job and wait until it is ready; return its job id."""
         job_class = self.job_class(job_name)
@@ -166,6 +167,7 @@ class JobManager:
                 registry=self._registry,
                 clock=self._clock,
                 env=dict(env),
+                args=tuple(args),
                 bioreactor=self._bioreactor,
                 capacity_ml=self._capacity_ml,
             ),

@@ -5,8 +5,9 @@ The UI shows a unit as alive, and its software version, from the retained topics
 unit vanishes) and ``…/monitor/versions`` (JSON with ``app``). Every unit (the leader too)
 announces them on its unit API's broker connection, which carries the ``lost`` last will, and
 again after every reconnection, since a restarted broker may have lost them. A clean stop says
-``disconnected``. pioleader runs no monitor job: the hardware checks upstream's does there have
-nothing to check on simulated units.
+``disconnected``. The ``monitor`` job publishes the same topics while it runs (``pioleader up``
+starts it on the workers); this makes sure that a unit which does not run it, the leader
+usually, still shows as alive with its version.
 """
 
 from __future__ import annotations

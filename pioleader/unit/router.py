@@ -164,6 +164,7 @@ async def run_job(job_name: JobNamePath, body: RunJob, unit: UnitDep) -> TaskAcc
                 env=body.env,
                 config_overrides=[(s, k, v) for s, k, v in body.config_overrides],
                 job_source=body.env.get("JOB_SOURCE", "user"),
+                args=body.args,
             )
         except AlreadyRunning as exc:
             raise ApiError(409, str(exc), remediation="Stop it first.") from exc
@@ -262,7 +263,11 @@ async def get_job_setting(
 @router.get("/capabilities", response_model=list[Capability], responses=error_responses())
 async def get_capabilities(unit: UnitDep) -> list[Capability]:
     """Every job this unit can run, with its options and published settings."""
-    return [Capability(**describe(job)) for _, job in sorted(unit.jobs.catalog.items())]
+    return [
+        Capability(**entry)
+        for _, job in sorted(unit.jobs.catalog.items())
+        for entry in describe(job)
+    ]
 
 
 @router.get("/versions/app", response_model=Version, responses=error_responses())

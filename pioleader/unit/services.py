@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 from pioleader import __version__
+from pioleader.api.descriptors.store import DescriptorCatalog, shipped_directory
 from pioleader.api.models.catalog import PioreactorModel
 from pioleader.bus import Bus, MqttBus
 from pioleader.clock import Clock
@@ -80,6 +81,7 @@ class UnitServices:
     lifecycle: Lifecycle
     version: str
     plugins: Plugins
+    descriptors: DescriptorCatalog
     # Whether configuration reads may show secrets: only when every caller is authenticated.
     reveal_secrets: bool = False
 
@@ -164,6 +166,7 @@ async def open_unit(
                 version=__version__,
                 reveal_secrets=reveal_secrets,
                 plugins=plugins,
+                descriptors=DescriptorCatalog(shipped_directory(), data_dir / "ui"),
             )
         finally:
             await jobs.shutdown()

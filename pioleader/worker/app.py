@@ -16,6 +16,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from pioleader import __version__
+from pioleader.api.descriptors.router import unit_router as unit_descriptors_router
 from pioleader.api.models.catalog import BUILT_IN_MODELS
 from pioleader.bus import Bus
 from pioleader.clock import Clock, SystemClock
@@ -83,7 +84,9 @@ def load_worker_settings(data_dir: Path, args: argparse.Namespace) -> WorkerSett
         model_name=args.model_name,
         model_version=args.model_version,
         task_result_ttl_seconds=task_ttl_seconds(config),
-        speedup=args.speedup,
+        speedup=args.speedup
+        if args.speedup is not None
+        else config.getfloat("simulation", "speedup", fallback=1.0),
         safety=safety_from_config(config),
     )
 
@@ -161,4 +164,5 @@ def create_worker_app(
     install_error_handlers(app)
     install_request_safety(app, settings.safety)
     app.include_router(unit_api_router())
+    app.include_router(unit_descriptors_router)
     return app

@@ -79,9 +79,9 @@ async def test_shared_change_reaches_workers_and_says_who_missed_it(
     pushed = units.to(UNIT_PORTS["pio01"])
     assert [(s.method, s.path) for s in pushed] == [("PATCH", "/unit_api/config/shared")]
     assert pushed[0].body == {"code": stored}  # workers get the real secret, not the mask
-    states = {s["pioreactor_unit"]: s for s in (await client.get("/api/config/shared/sync")).json()}
-    assert states["pio01"]["synced"] is True
-    assert states["pio02"]["synced"] is False and states["pio02"]["last_error"]
+    states = {s.pioreactor_unit: s for s in await services.config_sync.states()}
+    assert states["pio01"].synced is True
+    assert states["pio02"].synced is False and states["pio02"].last_error
 
     # Nothing to do while pio02 is still down; once back, it (and only it) gets the text.
     assert list(await services.config_sync.catch_up()) == ["pio02"]
@@ -90,8 +90,8 @@ async def test_shared_change_reaches_workers_and_says_who_missed_it(
     assert await services.config_sync.catch_up() == {"pio02": None}
     assert [s.port for s in units.sent] == [UNIT_PORTS["pio02"]]
     assert units.sent[0].body == {"code": stored}
-    states = (await client.get("/api/config/shared/sync")).json()
-    assert all(state["synced"] for state in states) and len(states) == 2
+    states = await services.config_sync.states()
+    assert all(state.synced for state in states) and len(states) == 2
     assert await services.config_sync.catch_up() == {}
 
     history = (await client.get("/api/config/shared/history")).json()
@@ -133,6 +133,11 @@ async def test_merged_config_of_every_unit_reports_failures_per_unit(
     assert leader["cluster.addresses"]["leader"] == "127.0.0.1"
     assert body["errors"]["pio02"]["ok"] is False
     assert body["errors"]["pio02"]["error"]["kind"] == "connection_error"
+
+    limited = await client.get("/api/config/units/$broadcast?unit=pio01&unit=leader")
+    assert sorted(limited.json()["configs"]) == ["leader", "pio01"]
+    assert limited.json()["errors"] == {}
+    assert (await client.get("/api/config/units/$broadcast?unit=nope")).status_code == 400
 
     single = await client.get("/api/config/units/pio02")
     assert single.status_code == 502 and "pio02" in single.json()["cause"]

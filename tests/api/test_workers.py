@@ -430,7 +430,8 @@ async def test_delete_worker_drops_its_config_history(
         ).fetchall()
         return [row["filename"] for row in rows]
 
-    assert await services.db.read(select) == ["config.ini", "unit_config.ini::pio02"]
+    # Two config.ini rows: the version the leader recorded at start-up, and the inserted one.
+    assert await services.db.read(select) == ["config.ini", "config.ini", "unit_config.ini::pio02"]
 
 
 async def test_delete_unknown_worker_is_404(

@@ -8,6 +8,7 @@ import os
 import signal
 import time
 
+import httpx
 import pytest
 
 from pioleader.up import DEMO_EXPERIMENT, SimulatedCluster
@@ -190,3 +191,64 @@ async def test_reboot_restarts_the_worker_and_shutdown_stops_it(
     pio02 = next(p for p in cluster.processes if p.name == "pio02")
     # uvicorn shuts down gracefully on SIGTERM, then re-raises it: -15 is a clean stop here.
     assert pio02.popen.wait(timeout=30) in (0, -signal.SIGTERM)
+
+
+async def wait_for_series(api: httpx.AsyncClient, source: str, unit: str) -> list[dict]:
+    """The points of ``unit`` in the experiment's ``source`` chart, once there are some."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        chart = (await api.get(f"/api/experiments/{E}/time_series/{source}?lookback=1")).json()
+        if unit in chart["series"] and chart["data"][chart["series"].index(unit)]:
+            points: list[dict] = chart["data"][chart["series"].index(unit)]
+            return points
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"no {source} of {unit} within 60 s")
+
+
+async def test_culture_data_reach_the_database_and_bad_automations_are_refused(
+    cluster: SimulatedCluster, api
+) -> None:
+    """OD, growth rate, temperature and dosing flow from worker jobs through MQTT and the
+    ingester into the leader's charts; a bad automation option is a 400 from the worker."""
+    base = "/api/workers/pio01/jobs/run/job_name"
+    fast_growth = [["growth_rate_calculating.config", "samples_for_od_statistics", "3"]]
+    quick_temperature = [["temperature_automation.config", "seconds_between_readings", "1"]]
+    for job_name, body in (
+        ("od_reading", {"options": {"interval": 0.5}}),
+        ("growth_rate_calculating", {"config_overrides": fast_growth}),
+        (
+            "temperature_automation",
+            {"options": {"automation_name": "thermostat"}, "config_overrides": quick_temperature},
+        ),
+    ):
+        result = await task_result(
+            api, await api.post(f"{base}/{job_name}/experiments/{E}", json=body)
+        )
+        assert result["pio01"]["ok"] is True, result
+
+    refused = await task_result(
+        api,
+        await api.post(
+            f"{base}/dosing_automation/experiments/{E}",
+            json={"options": {"automation_name": "chemostat", "exchange_volume_ml": -1}},
+        ),
+    )
+    assert refused["pio01"]["status_code"] == 400
+    assert "options.exchange_volume_ml" in refused["pio01"]["error"]["cause"]
+
+    chemostat = {"automation_name": "chemostat", "duration": 0.02, "exchange_volume_ml": 0.25}
+    started = await task_result(
+        api,
+        await api.post(f"{base}/dosing_automation/experiments/{E}", json={"options": chemostat}),
+    )
+    assert started["pio01"]["ok"] is True, started
+
+    assert (await wait_for_series(api, "od_readings", "pio01-2"))[0]["y"] > 0
+    assert await wait_for_series(api, "growth_rates", "pio01")
+    assert 15 < (await wait_for_series(api, "temperature_readings", "pio01"))[0]["y"] < 45
+    deadline = time.monotonic() + 60
+    while (rates := (await api.get(f"/api/experiments/{E}/media_rates")).json()).get(
+        "pio01", {}
+    ).get("mediaRate", 0) == 0:
+        assert time.monotonic() < deadline, rates
+        await asyncio.sleep(0.2)

@@ -47,8 +47,23 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
+def demo_jobs(port: int, unit: str) -> list[str]:
+    """The jobs running on ``unit``, once the five demo jobs have started (or after 60 s)."""
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    names: list[str] = []
+    while len(names) < 5 and time.monotonic() < deadline:
+        accepted = httpx.get(f"{base}/api/workers/{unit}/jobs/running").json()
+        result = httpx.get(base + accepted["result_url_path"]).json()
+        if result["status"] == "succeeded":
+            names = [job["job_name"] for job in result["result"][unit]["value"]]
+        time.sleep(0.2)
+    return names
+
+
 def test_up_runs_refuses_a_second_copy_and_stops_cleanly(tmp_path: Path) -> None:
-    """It should serve a registered cluster, refuse a second `up`, and stop every process."""
+    """It should serve a registered cluster with the demo jobs running, refuse a second `up`,
+    and stop every process."""
     port = free_port()
     data = tmp_path / "data"
     command = [sys.executable, "-m", "pioleader", "up", "--data-dir", str(data), "--workers", "2"]
@@ -76,6 +91,13 @@ def test_up_runs_refuses_a_second_copy_and_stops_cleanly(tmp_path: Path) -> None
                 break
             time.sleep(0.1)
         assert [w["pioreactor_unit"] for w in workers] == ["pio01", "pio02"]
+        assert sorted(demo_jobs(port, "pio02")) == [
+            "growth_rate_calculating",
+            "monitor",
+            "od_reading",
+            "stirring",
+            "temperature_automation",
+        ]
         started = children_of(up.pid)
         roles = sorted(role_of(pid) for pid in started)
         assert roles == ["ingester", "leader", "mosquitto", "worker", "worker"]

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -109,3 +111,22 @@ async def run_job(
     return await finished(
         client, unit, await client.post(f"/unit_api/jobs/run/job_name/{job_name}", json=body)
     )
+
+
+def at_optimum(**changes: Any) -> CultureParameters:
+    """A culture kept at its optimum temperature (37 ℃ ambient, no heater needed), without
+    noise unless asked."""
+    return replace(CultureParameters(seed=1, ambient_c=37.0, t_opt_c=37.0, noise=0.0), **changes)
+
+
+async def assert_refused(
+    client: httpx.AsyncClient, job_name: str, options: dict[str, object], field: str
+) -> None:
+    """Starting ``job_name`` with ``options`` is a 400 naming ``field``; nothing runs."""
+    response = await client.post(
+        f"/unit_api/jobs/run/job_name/{job_name}",
+        json={"env": {"EXPERIMENT": EXPERIMENT}, "options": options},
+    )
+    assert response.status_code == 400, response.text
+    assert field in response.json()["cause"]
+    assert (await client.get("/unit_api/jobs/running")).json() == []

@@ -10,7 +10,7 @@ from pioleader.broker import Mosquitto
 from pioleader.unit.hardware import SimulatedHardware
 from pioleader.unit.services import UnitServices
 from tests.mqtt import Collector, retained
-from tests.unit.conftest import EXPERIMENT, job_ended, run_job
+from tests.unit.conftest import EXPERIMENT, assert_refused, job_ended, run_job
 
 TOPIC = f"pioreactor/pio01/{EXPERIMENT}"
 
@@ -112,11 +112,20 @@ async def test_bad_options_are_refused_before_anything_runs(
 ) -> None:
     """Bad volumes, ranges and types should get a 400 naming the option; nothing is pumped."""
     before = hardware.snapshot().volume_ml
-    response = await unit_client.post(
-        f"/unit_api/jobs/run/job_name/{job_name}",
-        json={"env": {"EXPERIMENT": EXPERIMENT}, "options": options},
-    )
-    assert response.status_code == 400, response.text
-    assert field in response.json()["cause"]
-    assert (await unit_client.get("/unit_api/jobs/running")).json() == []
+    await assert_refused(unit_client, job_name, options, field)
     assert hardware.snapshot().volume_ml == before
+
+
+async def test_self_test_passes_on_a_healthy_unit_and_refuses_a_busy_one(
+    unit_client: httpx.AsyncClient, unit: UnitServices, broker: Mosquitto
+) -> None:
+    """Every check should pass on the simulated unit and be published retained."""
+    assert (await run_job(unit_client, unit, "self_test"))["status"] == "succeeded"
+    await job_ended(unit_client, "self_test", within=30)
+    assert await retained(broker.port, f"{TOPIC}/self_test/all_tests_passed") == "True"
+    check = "test_positive_correlation_between_rpm_and_stirring"
+    assert await retained(broker.port, f"{TOPIC}/self_test/{check}") == "True"
+
+    await run_job(unit_client, unit, "od_reading")
+    busy = await run_job(unit_client, unit, "self_test")
+    assert busy["status"] == "failed" and "Stop od_reading first" in busy["cause"]

@@ -8,21 +8,16 @@ import pytest
 
 from pioleader.clock import ManualClock
 from pioleader.unit.ekf import GrowthRateFilter
-from pioleader.unit.hardware import CultureParameters, SimulatedHardware
+from pioleader.unit.hardware import SimulatedHardware
+from tests.unit.conftest import at_optimum
 
 CHANNELS = {"2": "90"}
 STEP = timedelta(seconds=5)
 
 
 def culture(clock: ManualClock, speedup: float = 4.0) -> SimulatedHardware:
-    params = CultureParameters(
-        seed=3,
-        ambient_c=37.0,
-        t_opt_c=37.0,
-        lag_hours=0.01,
-        growth_rate_per_hour=0.5,
-        noise=0.01,
-        speedup=speedup,
+    params = at_optimum(
+        seed=3, lag_hours=0.01, growth_rate_per_hour=0.5, noise=0.01, speedup=speedup
     )
     hardware = SimulatedHardware(clock, params)
     hardware.set_ir_led(80.0)

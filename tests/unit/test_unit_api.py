@@ -8,7 +8,7 @@ import pytest
 
 from pioleader.broker import Mosquitto
 from pioleader.unit.services import RecordingLifecycle, UnitServices
-from tests.mqtt import publish, retained
+from tests.mqtt import Collector, publish, retained
 from tests.unit.conftest import EXPERIMENT, finished, run_body
 
 ROOT = f"pioreactor/pio01/{EXPERIMENT}/stirring"
@@ -119,6 +119,8 @@ async def test_od_reading_publishes_readings(
     assert reading["ir_led_intensity"] == 80.0
     od2 = await retained(broker.port, f"pioreactor/pio01/{EXPERIMENT}/od_reading/od2")
     assert od2["angle"] == "90"
+    raw2 = await retained(broker.port, f"pioreactor/pio01/{EXPERIMENT}/od_reading/raw_od2")
+    assert raw2["calibrated"] == 0 and raw2["channel"] == "2"
 
 
 async def test_capabilities_versions_clock(
@@ -188,3 +190,37 @@ async def test_reboot_stops_jobs_then_restarts(
     assert lifecycle.calls == ["reboot", "shutdown"]
     repair = await finished(unit_client, unit, await unit_client.post("/unit_api/system/repair"))
     assert repair["result"]["data_dir_writable"] is True
+
+
+async def test_stirring_dodges_od_readings(
+    unit_client: httpx.AsyncClient, unit: UnitServices, broker: Mosquitto
+) -> None:
+    """With dodging enabled and od_reading running, the target should drop to the 'during'
+    value around each reading and come back after."""
+    body = {
+        "env": {"EXPERIMENT": EXPERIMENT},
+        "options": {"interval": 2.0},
+    }
+    od = await unit_client.post("/unit_api/jobs/run/job_name/od_reading", json=body)
+    assert (await finished(unit_client, unit, od))["status"] == "succeeded"
+    dodging = run_body(target_rpm=450)
+    dodging["config_overrides"] += [
+        ["stirring.config", "enable_dodging_od", "True"],
+        ["stirring.config", "pre_delay_duration", "0.25"],
+        ["stirring.config", "post_delay_duration", "0.25"],
+        ["stirring.config", "target_rpm_outside_od_reading", "480"],
+    ]
+    async with Collector(broker.port, f"{ROOT}/target_rpm") as targets:
+        started = await unit_client.post("/unit_api/jobs/run/job_name/stirring", json=dodging)
+        assert (await finished(unit_client, unit, started))["status"] == "succeeded"
+        dodging_now = await retained(
+            broker.port, f"{ROOT}/currently_dodging_od", until=lambda v: v == "True"
+        )
+        assert dodging_now == "True"
+        values = await targets.until(4, within=15)
+    assert values[0] == 450.0  # the start, then dodging: 0 around readings, 480 between
+    assert 0.0 in values and 480.0 in values[values.index(0.0) :]
+
+    await publish(broker.port, f"{ROOT}/enable_dodging_od/set", "False")
+    assert await retained(broker.port, f"{ROOT}/currently_dodging_od", until=lambda v: v == "False")
+    assert await retained(broker.port, f"{ROOT}/target_rpm", until=lambda v: v == 480.0) == 480.0

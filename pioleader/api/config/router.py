@@ -2,8 +2,7 @@
 
 GET/PATCH /api/config/shared, GET /api/config/shared/history, GET /api/config/units/{unit},
 GET/PATCH /api/config/units/{unit}/specific, GET /api/config/units/{unit}/specific/history,
-GET /api/config/zipped (every file in one zip, as the UI's download button asks), our
-GET /api/config/shared/sync (which worker has the current shared file), and
+GET /api/config/zipped (every file in one zip, as the UI's download button asks), and
 GET /api/configs/config.ini, where UI builds up to 25.11 (the latest on PyPI) read it.
 """
 
@@ -12,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import PlainTextResponse, Response
 
 from pioleader.api.config.archive import zip_configs
@@ -21,7 +20,6 @@ from pioleader.api.config.models import (
     ConfigVersion,
     MergedConfigs,
     SharedConfigUpdated,
-    SyncState,
 )
 from pioleader.api.config.store import SHARED_FILENAME, unit_filename
 from pioleader.api.dispatch import unit_failure
@@ -71,9 +69,7 @@ async def _single_unit(services: Services, pioreactor_unit: str) -> str:
     return await services.targets.require_unit(pioreactor_unit)
 
 
-@router.get(
-    "/shared", response_class=PlainTextResponse, responses={**PLAIN_TEXT, **error_responses()}
-)
+@router.get("/shared", responses={**PLAIN_TEXT, **error_responses()})
 async def get_shared_config(services: ServicesDep) -> PlainTextResponse:
     """The shared ``config.ini`` (secrets masked unless an api_key protects the API)."""
     return PlainTextResponse(_shown(services, await services.config_sync.shared_text()))
@@ -117,20 +113,24 @@ async def get_shared_config_history(services: ServicesDep) -> list[ConfigVersion
     return _history(services, await services.config_store.history([SHARED_FILENAME]))
 
 
-@router.get("/shared/sync", response_model=list[SyncState], responses=error_responses())
-async def get_shared_config_sync(services: ServicesDep) -> list[SyncState]:
-    """For each worker the leader has pushed to: does it have the current shared file?"""
-    return await services.config_sync.states()
-
-
 @router.get(
     "/units/{pioreactor_unit}", response_model=MergedConfigs, responses=error_responses(502)
 )
 async def get_config_for_pioreactor_unit(
-    pioreactor_unit: UnitPath, services: ServicesDep
+    pioreactor_unit: UnitPath,
+    services: ServicesDep,
+    unit: Annotated[
+        list[str] | None,
+        Query(
+            description="With $broadcast: only these units (repeat the parameter).", max_length=100
+        ),
+    ] = None,
 ) -> MergedConfigs:
-    """Each unit's effective configuration; ``$broadcast``: every unit, failures in errors."""
+    """Each unit's effective configuration; ``$broadcast``: every unit (or the ``unit``
+    query parameters' units), failures in errors."""
     units = await services.targets.expand_to_units(pioreactor_unit)
+    if pioreactor_unit == BROADCAST and unit:
+        units = [await services.targets.require_unit(name) for name in dict.fromkeys(unit)]
     leader = services.settings.leader_hostname
     configs: dict[str, dict[str, dict[str, str]]] = {}
     if leader in units:
@@ -149,7 +149,6 @@ async def get_config_for_pioreactor_unit(
 
 @router.get(
     "/units/{pioreactor_unit}/specific",
-    response_class=PlainTextResponse,
     responses={**PLAIN_TEXT, **error_responses(502)},
 )
 async def get_specific_config_for_pioreactor_unit(

@@ -3,13 +3,12 @@ and the MQTT messages that stop or change a running job (behaviour §3.3, §3.4,
 
 from __future__ import annotations
 
-import json
 import logging
-from dataclasses import dataclass
 
 from pioleader.api.dispatch import fanout_task
 from pioleader.api.experiments.router import experiment_not_found
 from pioleader.api.jobs.models import Accepted, RunJobRequest, Scalar
+from pioleader.api.jobs.requests import RunTarget, run_request, setting_payload
 from pioleader.bus import BusUnavailable, topics
 from pioleader.cluster import UnitRequest
 from pioleader.cluster.targets import BROADCAST
@@ -20,15 +19,6 @@ from pioleader.tasks import TaskAccepted
 logger = logging.getLogger("pioleader.jobs")
 
 UNIVERSAL_EXPERIMENT = topics.UNIVERSAL_EXPERIMENT
-
-
-@dataclass(frozen=True)
-class RunTarget:
-    """A worker a job is started on, with what the leader knows of its model."""
-
-    unit: str
-    model_name: str | None
-    model_version: str | None
 
 
 async def require_experiment(services: Services, experiment: str) -> None:
@@ -62,30 +52,6 @@ async def run_targets(services: Services, unit: str, experiment: str) -> list[Ru
             "activate it with PUT /api/workers/{pioreactor_unit}/is_active.",
         )
     return [worker for worker in workers if worker.unit in chosen]
-
-
-def run_request(
-    job_name: str, experiment: str, body: RunJobRequest, target: RunTarget
-) -> UnitRequest:
-    """What one worker is sent: the caller's body, with the leader's part of the environment.
-
-    The leader's keys win over the caller's: the path names the experiment, and a started job
-    is always active.
-    """
-    env = {**body.env, "EXPERIMENT": experiment, "ACTIVE": "1"}
-    if target.model_name and target.model_version:
-        env["MODEL_NAME"] = target.model_name
-        env["MODEL_VERSION"] = target.model_version
-    return UnitRequest(
-        "POST",
-        f"/unit_api/jobs/run/job_name/{job_name}",
-        json={
-            "options": body.options,
-            "env": env,
-            "args": body.args,
-            "config_overrides": body.config_overrides,
-        },
-    )
 
 
 async def run_job(
@@ -154,11 +120,6 @@ async def stop_job(
             ),
         )
     return Accepted()
-
-
-def setting_payload(value: Scalar) -> str:
-    """Strings go as they are (what a job's setter expects); anything else as JSON."""
-    return value if isinstance(value, str) else json.dumps(value)
 
 
 async def update_job(

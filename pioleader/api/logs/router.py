@@ -29,7 +29,7 @@ UnitPath = Annotated[str, Path(description="Unit name.")]
 Skip = Annotated[int, Query(ge=0, description="Rows to skip, for paging (pages of 100).")]
 
 
-def min_levels(
+async def min_levels(  # async: FastAPI would run a plain def in its thread pool
     min_level: Annotated[
         str, Query(description=f"Least severe level shown: one of {', '.join(LEVELS)}.")
     ] = "INFO",

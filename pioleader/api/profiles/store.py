@@ -1,10 +1,12 @@
-"""SQL for experiment profile runs (written by the ingester)."""
+"""SQL for experiment profile runs (written when the leader's experiment_profile job starts)."""
 
 from __future__ import annotations
 
 import sqlite3
+from datetime import datetime
 
 from pioleader.api.profiles.models import ProfileRun
+from pioleader.clock import format_timestamp
 from pioleader.db import Database, Row
 
 
@@ -25,3 +27,21 @@ class ProfileRunStore:
             return rows
 
         return [ProfileRun(**row) for row in await self._db.read(select)]
+
+    async def add(self, experiment_profile_name: str, experiment: str, now: datetime) -> bool:
+        """Record that a profile started; False if the experiment does not exist."""
+
+        def insert(connection: sqlite3.Connection) -> bool:
+            known = connection.execute(
+                "SELECT 1 FROM experiments WHERE experiment = ?", (experiment,)
+            ).fetchone()
+            if known is None:
+                return False
+            connection.execute(
+                "INSERT INTO experiment_profile_runs"
+                " (started_at, experiment_profile_name, experiment) VALUES (?, ?, ?)",
+                (format_timestamp(now), experiment_profile_name, experiment),
+            )
+            return True
+
+        return await self._db.write(insert)

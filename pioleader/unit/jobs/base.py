@@ -74,6 +74,7 @@ class JobContext:
     env: Mapping[str, str] = field(default_factory=dict)
     bioreactor: BioreactorStore | None = None
     capacity_ml: float | None = None
+    args: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -157,6 +158,14 @@ class BackgroundJob:
         """The job's work; runs until the job stops. Call ``await self.while_ready()`` to
         pause while sleeping."""
         await self._stop.wait()
+
+    def check_setting(self, name: str, value: Any) -> Any:
+        """The value a ``/set`` should apply, or ValueError to refuse it (logged; the setting
+        keeps its value)."""
+        return value
+
+    async def on_setting_changed(self, name: str) -> None:
+        """A ``/set`` changed ``name``."""
 
     async def on_sleeping(self) -> None:
         """Put the hardware in a safe, idle state."""
@@ -358,7 +367,7 @@ class BackgroundJob:
             )
             return
         try:
-            value = cast(spec.datatype, payload)
+            value = self.check_setting(name, cast(spec.datatype, payload))
             setter = getattr(self, f"set_{name}", None)
             old = self.values.get(name)
             if setter is not None:
@@ -370,6 +379,7 @@ class BackgroundJob:
             return
         suffix = f" {spec.unit}" if spec.unit and spec.unit != "%" else (spec.unit or "")
         await self.log("info", f"Updated {name} from {old} to {self.values.get(name)}{suffix}.")
+        await self.on_setting_changed(name)
 
     async def _change_state(self, wanted: str) -> None:
         if self._stopping:

@@ -38,6 +38,7 @@ class ODReading(BackgroundJob):
         "interval": Setting("float", settable=True, unit="s"),
         "ods": Setting("json"),
         **{f"od{channel}": Setting("json") for channel in "1234"},
+        **{f"raw_od{channel}": Setting("json") for channel in "1234"},
     }
     options: ClassVar[dict[str, Option]] = {
         "interval": Option("float", "Seconds between readings (default: 1/samples_per_second)."),
@@ -87,6 +88,8 @@ class ODReading(BackgroundJob):
             if angle != "REF"
         }
         for channel, reading in ods.items():
+            # Uncalibrated: the OD is the raw reading, published under both names.
+            await self.publish_setting(f"raw_od{channel}", reading)
             await self.publish_setting(f"od{channel}", reading)
         await self.publish_setting("ods", {"timestamp": stamp, "ods": ods})
 
