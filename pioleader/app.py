@@ -15,7 +15,6 @@ from pioleader import __version__
 from pioleader.api.assignments.router import router as assignments_router
 from pioleader.api.assignments.service import republish_assignments
 from pioleader.api.chart_preferences.router import router as chart_preferences_router
-from pioleader.api.config.router import legacy_router as legacy_config_router
 from pioleader.api.config.router import router as config_router
 from pioleader.api.datasets.router import router as datasets_router
 from pioleader.api.descriptors.router import router as descriptors_router
@@ -30,6 +29,7 @@ from pioleader.api.plugins.router import router as plugins_router
 from pioleader.api.profiles.router import router as profiles_router
 from pioleader.api.system.router import router as system_router
 from pioleader.api.timeseries.router import router as timeseries_router
+from pioleader.api.ui_compat.router import router as ui_compat_router
 from pioleader.api.units.router import router as units_router
 from pioleader.api.usb.router import router as usb_router
 from pioleader.api.workers.router import router as workers_router
@@ -91,10 +91,10 @@ def create_app(settings: LeaderSettings, overrides: Overrides | None = None) -> 
         dosing_router,
         profiles_router,
         config_router,
-        legacy_config_router,
         plugins_router,
         usb_router,
         ingester_router,
+        ui_compat_router,
         descriptors_router,
         unit_api_router(),
         unit_descriptors_router,

@@ -212,11 +212,3 @@ async def test_zipped_configs(
     metadata = json.loads(archive.read("metadata.json"))
     assert metadata["units"] == ["leader", "pio01"]
     assert list(metadata["errors"]) == ["pio02"]
-
-
-async def test_shared_config_where_older_ui_builds_read_it(client: httpx.AsyncClient) -> None:
-    """It should serve the same shared config.ini at /api/configs/config.ini."""
-    legacy = await client.get("/api/configs/config.ini")
-    assert legacy.status_code == 200
-    assert legacy.headers["content-type"].startswith("text/plain")
-    assert legacy.text == (await client.get("/api/config/shared")).text

@@ -232,14 +232,6 @@ async def test_local_access_point(client: httpx.AsyncClient) -> None:
     assert response.json() == {"active": ACCESS_POINT_FLAG.exists()}
 
 
-async def test_local_access_point_as_older_ui_builds_ask(client: httpx.AsyncClient) -> None:
-    """It should answer the same as text (true/false) at /api/is_local_access_point_active."""
-    response = await client.get("/api/is_local_access_point_active")
-    assert response.status_code == 200
-    assert response.headers["content-type"].startswith("text/plain")
-    assert response.text == ("true" if ACCESS_POINT_FLAG.exists() else "false")
-
-
 # -- GET /unit_api/health ------------------------------------------------------------------------
 
 

@@ -54,9 +54,14 @@ EXTENSIONS = {
     ("PATCH", "/api/experiments/{experiment}/chart_preferences"),
     ("GET", "/api/config/zipped"),
     ("GET", "/api/workers/{pioreactor_unit}/task_results/{task_id}"),
-    # Where UI builds up to 25.11 (the latest on PyPI) read these at start-up.
+    # Paths of UI builds up to 25.11 (the newest on PyPI): pioleader/api/ui_compat.
     ("GET", "/api/configs/config.ini"),
     ("GET", "/api/is_local_access_point_active"),
+    ("GET", "/api/contrib/charts"),
+    ("GET", "/api/contrib/jobs"),
+    ("GET", "/api/contrib/automations/{automation_type}"),
+    ("GET", "/api/contrib/exportable_datasets"),
+    ("GET", "/api/experiment_profiles/running/experiments/{experiment}"),
 }
 UNIT_API = {("GET", "/unit_api/health"), ("GET", "/unit_api/task_results/{task_id}")}
 

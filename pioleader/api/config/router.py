@@ -2,8 +2,7 @@
 
 GET/PATCH /api/config/shared, GET /api/config/shared/history, GET /api/config/units/{unit},
 GET/PATCH /api/config/units/{unit}/specific, GET /api/config/units/{unit}/specific/history,
-GET /api/config/zipped (every file in one zip, as the UI's download button asks), and
-GET /api/configs/config.ini, where UI builds up to 25.11 (the latest on PyPI) read it.
+and GET /api/config/zipped (every file in one zip, as the UI's download button asks).
 """
 
 from __future__ import annotations
@@ -33,8 +32,6 @@ from pioleader.services import Services
 from pioleader.unit.config import invalid_config
 
 router = APIRouter(prefix="/api/config", tags=["configuration"])
-# Paths of older UI builds, outside the seed (README: "Where pioleader differs").
-legacy_router = APIRouter(tags=["configuration"])
 
 UnitPath = Annotated[
     str, Path(description="A unit's name, or $broadcast where documented.", max_length=64)
@@ -73,17 +70,6 @@ async def _single_unit(services: Services, pioreactor_unit: str) -> str:
 async def get_shared_config(services: ServicesDep) -> PlainTextResponse:
     """The shared ``config.ini`` (secrets masked unless an api_key protects the API)."""
     return PlainTextResponse(_shown(services, await services.config_sync.shared_text()))
-
-
-@legacy_router.get(
-    "/api/configs/config.ini",
-    response_class=PlainTextResponse,
-    responses={**PLAIN_TEXT, **error_responses()},
-)
-async def get_shared_config_legacy(services: ServicesDep) -> PlainTextResponse:
-    """The shared ``config.ini``, where UI builds up to 25.11 read it at start-up (the
-    broker's websockets address among it): the same as GET /api/config/shared."""
-    return await get_shared_config(services)
 
 
 @router.patch("/shared", response_model=SharedConfigUpdated, responses=error_responses())

@@ -1,6 +1,5 @@
 """Endpoints about the cluster as a whole: GET /api/units, GET /api/models,
-GET /api/local_access_point (and GET /api/is_local_access_point_active, where UI builds up to
-25.11 ask it)."""
+GET /api/local_access_point."""
 
 from __future__ import annotations
 
@@ -8,7 +7,6 @@ import asyncio
 from pathlib import Path
 
 from fastapi import APIRouter, Response
-from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
 
 from pioleader.api.dispatch import cache_for
@@ -51,20 +49,3 @@ async def get_local_access_point(response: Response) -> AccessPoint:
     """Whether the leader serves its own Wi-Fi access point."""
     cache_for(response, 10000)
     return AccessPoint(active=await asyncio.to_thread(ACCESS_POINT_FLAG.exists))
-
-
-@router.get(
-    "/api/is_local_access_point_active",
-    response_class=PlainTextResponse,
-    responses={
-        200: {
-            "description": "true or false.",
-            "content": {"text/plain": {"schema": {"type": "string", "enum": ["true", "false"]}}},
-        },
-        **error_responses(),
-    },
-)
-async def is_local_access_point_active() -> PlainTextResponse:
-    """The same as GET /api/local_access_point, as the text UI builds up to 25.11 expect."""
-    active = await asyncio.to_thread(ACCESS_POINT_FLAG.exists)
-    return PlainTextResponse("true" if active else "false")
