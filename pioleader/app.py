@@ -38,8 +38,8 @@ from pioleader.errors import install_error_handlers
 from pioleader.security import install_request_safety
 from pioleader.services import Overrides, open_services
 from pioleader.settings import LeaderSettings
-from pioleader.ui import install_ui
 from pioleader.unit.router import unit_api_router
+from pioleader.webui import install_ui
 
 DESCRIPTION = """\
 The Pioreactor leader API, served by pioleader.

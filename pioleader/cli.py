@@ -103,7 +103,7 @@ def run_leader(args: argparse.Namespace) -> int:
     import uvicorn
 
     from pioleader.app import create_app
-    from pioleader.ui import UiBuildInvalid
+    from pioleader.webui import UiBuildInvalid
 
     settings = load_leader_settings(
         args.data_dir.expanduser().resolve(),
@@ -173,8 +173,8 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def run_up(args: argparse.Namespace) -> int:
-    from pioleader.ui import UiBuildInvalid
     from pioleader.up import AlreadyRunning, SimulatedCluster, announce
+    from pioleader.webui import UiBuildInvalid
 
     # A terminated or hung-up `up` stops its processes as Ctrl-C does, leaving none behind.
     signal.signal(signal.SIGTERM, _interrupt)

@@ -24,7 +24,7 @@ import httpx
 from pioleader.broker import Mosquitto
 from pioleader.net import free_port, port_is_free, wait_for_port
 from pioleader.settings import CommandLineOverrides, LeaderSettings, load_leader_settings
-from pioleader.ui import check_ui_dir
+from pioleader.webui import check_ui_dir
 
 DEMO_EXPERIMENT = "demo"
 # Started on every worker of the demo experiment, so that cultures are seen growing at once.

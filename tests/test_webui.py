@@ -16,7 +16,7 @@ from pioleader.bus import RecordingBus
 from pioleader.clock import ManualClock
 from pioleader.services import Overrides
 from pioleader.settings import CommandLineOverrides, LeaderSettings, load_leader_settings
-from pioleader.ui import UiBuildInvalid
+from pioleader.webui import UiBuildInvalid
 from tests.fakes import FakeUnits
 
 INDEX = '<!doctype html><html><script src="/static/static/js/main.js"></script></html>'
