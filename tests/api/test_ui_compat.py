@@ -49,3 +49,16 @@ async def test_local_access_point_as_text(client: httpx.AsyncClient) -> None:
     assert response.headers["content-type"].startswith("text/plain")
     assert response.text == ("true" if ACCESS_POINT_FLAG.exists() else "false")
     assert "max-age" in response.headers["cache-control"]
+
+
+@pytest.mark.parametrize("prefix", ["/api/workers", "/api/units"])
+async def test_unit_configuration(client: httpx.AsyncClient, prefix: str) -> None:
+    """It should answer the unit's effective configuration keyed by the unit's name, as the
+    seed's /api/config/units/{unit} has it under "configs"."""
+    answer = await client.get(f"{prefix}/leader/configuration")
+    assert answer.status_code == 200
+    seed = (await client.get("/api/config/units/leader")).json()
+    assert answer.json() == seed["configs"]
+    assert "mqtt" in answer.json()["leader"]
+    unknown = await client.get(f"{prefix}/nobody/configuration")
+    assert unknown.status_code == 400 and "nobody" in unknown.json()["cause"]

@@ -62,6 +62,8 @@ EXTENSIONS = {
     ("GET", "/api/contrib/automations/{automation_type}"),
     ("GET", "/api/contrib/exportable_datasets"),
     ("GET", "/api/experiment_profiles/running/experiments/{experiment}"),
+    ("GET", "/api/workers/{pioreactor_unit}/configuration"),
+    ("GET", "/api/units/{pioreactor_unit}/configuration"),
 }
 UNIT_API = {("GET", "/unit_api/health"), ("GET", "/unit_api/task_results/{task_id}")}
 

@@ -37,7 +37,8 @@ def chromium() -> str:
 def ui_cluster(
     ui_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[SimulatedCluster]:
-    """Mosquitto (TCP and websockets), the ingester, the leader serving the UI, two workers."""
+    """Mosquitto (TCP and websockets), the ingester, the leader serving the UI, two workers
+    running the demo jobs (so that charts have readings)."""
     cluster = SimulatedCluster(
         data_dir=tmp_path_factory.mktemp("ui") / "cluster",
         workers=2,
@@ -46,6 +47,7 @@ def ui_cluster(
         mqtt_ws_port=free_port(),
         log_level="warning",
         ui_dir=ui_dir,
+        start_jobs=True,
     )
     try:
         cluster.start()

@@ -10,6 +10,8 @@ GET /api/contrib/automations/{automation_type}    = GET /api/automations/descrip
 GET /api/contrib/exportable_datasets              = GET /api/datasets/exportable
 GET /api/experiment_profiles/running/experiments/{experiment}
     = GET /api/experiments/{experiment}/experiment_profiles/running
+GET /api/workers/{pioreactor_unit}/configuration and GET /api/units/{pioreactor_unit}/configuration
+    = the "configs" of GET /api/config/units/{pioreactor_unit}
 """
 
 from __future__ import annotations
@@ -17,7 +19,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from fastapi.responses import PlainTextResponse
 
-from pioleader.api.config.router import get_shared_config
+from pioleader.api.config.router import (
+    UnitPath,
+    get_config_for_pioreactor_unit,
+    get_shared_config,
+)
 from pioleader.api.datasets.router import get_exportable_datasets
 from pioleader.api.descriptors.models import AutomationDescriptor, ChartDescriptor, JobDescriptor
 from pioleader.api.descriptors.router import (
@@ -101,3 +107,26 @@ async def get_running_profiles_at_old_path(
     experiment: ExperimentPath, services: ServicesDep
 ) -> list[RunningProfile]:
     return await get_running_profiles(experiment, services)
+
+
+UnitConfigs = dict[str, dict[str, dict[str, str]]]
+
+
+@router.get(
+    "/api/workers/{pioreactor_unit}/configuration",
+    response_model=UnitConfigs,
+    responses=error_responses(502),
+)
+async def get_worker_configuration(pioreactor_unit: UnitPath, services: ServicesDep) -> UnitConfigs:
+    """Each unit's effective configuration, ``{unit: {section: {key: value}}}``."""
+    return (await get_config_for_pioreactor_unit(pioreactor_unit, services)).configs
+
+
+@router.get(
+    "/api/units/{pioreactor_unit}/configuration",
+    response_model=UnitConfigs,
+    responses=error_responses(502),
+)
+async def get_unit_configuration(pioreactor_unit: UnitPath, services: ServicesDep) -> UnitConfigs:
+    """The same, under /api/units."""
+    return await get_worker_configuration(pioreactor_unit, services)
