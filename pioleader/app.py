@@ -29,7 +29,7 @@ from pioleader.api.plugins.router import router as plugins_router
 from pioleader.api.profiles.router import router as profiles_router
 from pioleader.api.system.router import router as system_router
 from pioleader.api.timeseries.router import router as timeseries_router
-from pioleader.api.ui_compat.router import router as ui_compat_router
+from pioleader.api.ui_compat.router import ui_compat_router
 from pioleader.api.units.router import router as units_router
 from pioleader.api.usb.router import router as usb_router
 from pioleader.api.workers.router import router as workers_router
@@ -76,7 +76,7 @@ def create_app(settings: LeaderSettings, overrides: Overrides | None = None) -> 
     install_request_safety(app, settings.safety)
     # Static paths (/api/experiments/latest, /api/workers/assignments) are registered before
     # the parameterised ones they would otherwise be taken for.
-    for router in (
+    routers = (
         assignments_router,
         experiments_router,
         labels_router,
@@ -94,12 +94,14 @@ def create_app(settings: LeaderSettings, overrides: Overrides | None = None) -> 
         plugins_router,
         usb_router,
         ingester_router,
-        ui_compat_router,
         descriptors_router,
         unit_api_router(),
         unit_descriptors_router,
-    ):
+    )
+    for router in routers:
         app.include_router(router)
+    # The older paths of UI builds up to 25.11, answered by the seed's routes above.
+    app.include_router(ui_compat_router(route for router in routers for route in router.routes))
     if settings.ui_dir is not None:
         install_ui(app, settings.ui_dir)
     return app
