@@ -18,7 +18,7 @@ from fastapi import APIRouter, Path, Response
 from pioleader.bus import BusUnavailable, topics
 from pioleader.clock import format_timestamp, parse_timestamp
 from pioleader.errors import ApiError, error_responses
-from pioleader.tasks import TaskAccepted, TaskStatus
+from pioleader.tasks import STILL_RUNNING, TaskAccepted, TaskStatus
 from pioleader.unit import config, plugins_router, system_router, usb_router
 from pioleader.unit.bioreactor import check_value
 from pioleader.unit.deps import UnitDep
@@ -68,10 +68,7 @@ async def health_check(unit: UnitDep) -> Health:
     "/task_results/{task_id}",
     response_model=TaskStatus,
     response_model_exclude_none=True,
-    responses={
-        202: {"model": TaskStatus, "description": "Still pending or running; poll again."},
-        **error_responses(404),
-    },
+    responses={**STILL_RUNNING, **error_responses(404)},
 )
 async def get_task_status(
     task_id: Annotated[str, Path(max_length=100)], unit: UnitDep, response: Response

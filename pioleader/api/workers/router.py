@@ -29,7 +29,7 @@ from pioleader.cluster import UnitRequest
 from pioleader.deps import NowDep, ServicesDep
 from pioleader.errors import ApiError, error_responses, not_found
 from pioleader.services import Services
-from pioleader.tasks import TaskStatus
+from pioleader.tasks import STILL_RUNNING, TaskStatus
 
 router = APIRouter(tags=["workers"])
 
@@ -217,10 +217,7 @@ async def get_experiment_assignment_for_worker(
     "/api/workers/{pioreactor_unit}/task_results/{task_id}",
     response_model=TaskStatus,
     response_model_exclude_none=True,
-    responses={
-        202: {"model": TaskStatus, "description": "Still pending or running; poll again."},
-        **error_responses(404, 502),
-    },
+    responses={**STILL_RUNNING, **error_responses(404, 502)},
 )
 async def get_task_result_for_worker(
     pioreactor_unit: UnitPath,
