@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from pioleader import __version__
+from pioleader.api.archives.router import router as archives_router
 from pioleader.api.assignments.router import router as assignments_router
 from pioleader.api.assignments.service import republish_assignments
 from pioleader.api.chart_preferences.router import router as chart_preferences_router
@@ -19,6 +20,7 @@ from pioleader.api.config.router import router as config_router
 from pioleader.api.datasets.router import router as datasets_router
 from pioleader.api.descriptors.router import router as descriptors_router
 from pioleader.api.descriptors.router import unit_router as unit_descriptors_router
+from pioleader.api.discovery.router import router as discovery_router
 from pioleader.api.dosing.router import router as dosing_router
 from pioleader.api.experiments.router import router as experiments_router
 from pioleader.api.ingester.router import router as ingester_router
@@ -31,6 +33,7 @@ from pioleader.api.system.router import router as system_router
 from pioleader.api.timeseries.router import router as timeseries_router
 from pioleader.api.ui_compat.router import ui_compat_router
 from pioleader.api.units.router import router as units_router
+from pioleader.api.updates.router import router as updates_router
 from pioleader.api.usb.router import router as usb_router
 from pioleader.api.workers.router import router as workers_router
 from pioleader.bus import MqttBus
@@ -81,10 +84,12 @@ def create_app(settings: LeaderSettings, overrides: Overrides | None = None) -> 
         experiments_router,
         labels_router,
         chart_preferences_router,
+        discovery_router,
         workers_router,
         units_router,
         jobs_router,
         system_router,
+        updates_router,
         datasets_router,
         timeseries_router,
         logs_router,
@@ -93,6 +98,7 @@ def create_app(settings: LeaderSettings, overrides: Overrides | None = None) -> 
         config_router,
         plugins_router,
         usb_router,
+        archives_router,
         ingester_router,
         descriptors_router,
         unit_api_router(),

@@ -54,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--model-name", default="pioreactor_40ml")
     worker.add_argument("--model-version", default="1.5")
     worker.add_argument(
+        "--announce", action="store_true", help="Announce the worker over mDNS (_pio-worker._tcp)."
+    )
+    worker.add_argument(
         "--speedup",
         type=float,
         help="Biological speed-up of the simulated culture. Default: [simulation] speedup",

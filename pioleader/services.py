@@ -31,11 +31,13 @@ from pioleader.bus import Bus
 from pioleader.bus.audit import AuditLog
 from pioleader.clock import Clock, SystemClock
 from pioleader.cluster import UnitClient, UnitDirectory
+from pioleader.cluster.discovery import Discovery, ZeroconfDiscovery, interfaces_for
 from pioleader.cluster.targets import Targets
 from pioleader.cluster.transport import AiohttpTransport, UnitTransport
 from pioleader.datasets.catalog import DatasetCatalog
 from pioleader.datasets.export import Exporter, Opener, open_for_writing
 from pioleader.db import Database, app_migrations
+from pioleader.launcher import Launcher, WorkerLauncher
 from pioleader.profiles.files import ProfileFiles
 from pioleader.profiles.job import JOB_NAME, ProfileRuntime, experiment_profile_job
 from pioleader.resources import open_bus, open_task_runner
@@ -63,6 +65,9 @@ class Overrides:
     lifecycle: Lifecycle | None = None
     # How export files are opened: a test gives one whose disk fills up part-way.
     export_opener: Opener | None = None
+    # How workers are found (mDNS by default) and simulated ones started.
+    discovery: Discovery | None = None
+    launcher: Launcher | None = None
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,9 @@ class Services:
     datasets: DatasetCatalog
     exporter: Exporter
     unit: UnitServices
+    discovery: Discovery
+    # None unless [pioleader] launch_simulated_workers is true (``pioleader up`` sets it).
+    launcher: Launcher | None
 
 
 @contextlib.asynccontextmanager
@@ -181,6 +189,25 @@ async def open_services(
                 config_sync.run(settings.config_sync_interval_seconds), name="config catch-up"
             )
             stack.push_async_callback(_cancel, catch_up)
+        config = await asyncio.to_thread(settings.config_files.merged)
+        discovery = overrides.discovery or ZeroconfDiscovery(
+            interfaces_for(
+                settings.leader_address, config.get("pioleader", "mdns_interfaces", fallback="")
+            )
+        )
+        stack.push_async_callback(discovery.aclose)
+        launcher = overrides.launcher
+        if launcher is None and config.getboolean(
+            "pioleader", "launch_simulated_workers", fallback=False
+        ):
+            launcher = WorkerLauncher(
+                settings,
+                speedup=_optional_float(
+                    config.get("pioleader", "simulated_worker_speedup", fallback="")
+                ),
+            )
+        if launcher is not None:
+            stack.push_async_callback(launcher.close)
         yield Services(
             settings=settings,
             clock=clock,
@@ -207,7 +234,13 @@ async def open_services(
             datasets=DatasetCatalog(settings.data_dir),
             exporter=exporter,
             unit=unit,
+            discovery=discovery,
+            launcher=launcher,
         )
+
+
+def _optional_float(text: str) -> float | None:
+    return float(text) if text.strip() else None
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:

@@ -98,6 +98,12 @@ class SimulatedCluster:
         settings.config_files.set_shared_values(
             {
                 ("ui", "port"): str(settings.port),
+                # POST /api/workers/setup may start more simulated workers, like these.
+                ("pioleader", "launch_simulated_workers"): "true",
+                # Empty: the workers it starts read [simulation] speedup themselves.
+                ("pioleader", "simulated_worker_speedup"): (
+                    "" if self.speedup is None else str(self.speedup)
+                ),
                 ("mqtt", "broker_port"): str(mqtt_port),
                 ("mqtt", "broker_ws_port"): str(ws_port),
                 **{
@@ -119,22 +125,8 @@ class SimulatedCluster:
         ui = [] if settings.ui_dir is None else ["--ui-dir", str(settings.ui_dir)]
         self._spawn("leader", ["leader", "--data-dir", str(self.data_dir), *ui])
         for name, port in self.worker_ports.items():
-            unit_dir = self.data_dir / "units" / name
-            unit_dir.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(settings.config_files.shared_path, unit_dir / "config.ini")
-            self._spawn(
-                name,
-                [
-                    "worker",
-                    "--name",
-                    name,
-                    "--port",
-                    str(port),
-                    "--data-dir",
-                    str(unit_dir),
-                    *(["--speedup", str(self.speedup)] if self.speedup is not None else []),
-                ],
-            )
+            unit_dir = prepare_unit_dir(settings, name)
+            self._spawn(name, worker_arguments(name, port, unit_dir, self.speedup))
         wait_for_port(settings.port, timeout=30)
         for port in self.worker_ports.values():
             wait_for_port(port, timeout=30)
@@ -232,6 +224,31 @@ class SimulatedCluster:
                         f"/experiments/{experiment}",
                         json={"options": options},
                     ).raise_for_status()
+
+
+def prepare_unit_dir(settings: LeaderSettings, name: str) -> Path:
+    """A simulated worker's data directory, with the leader's shared config.ini in it."""
+    unit_dir = settings.data_dir / "units" / name
+    unit_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(settings.config_files.shared_path, unit_dir / "config.ini")
+    return unit_dir
+
+
+def worker_arguments(
+    name: str,
+    port: int,
+    unit_dir: Path,
+    speedup: float | None,
+    *,
+    model: tuple[str, str] = ("pioreactor_40ml", "1.5"),
+    announce: bool = True,
+) -> list[str]:
+    """``pioleader worker …`` for a simulated worker (announced over mDNS by default)."""
+    arguments = ["worker", "--name", name, "--port", str(port), "--data-dir", str(unit_dir)]
+    arguments += ["--model-name", model[0], "--model-version", model[1]]
+    if speedup is not None:  # otherwise the worker reads [simulation] speedup
+        arguments += ["--speedup", str(speedup)]
+    return arguments + (["--announce"] if announce else [])
 
 
 def _free_or_other(port: int) -> int:

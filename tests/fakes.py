@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from pioleader.cluster.transport import RawResponse, TransportError
+from pioleader.cluster.transport import FileField, RawResponse, TransportError
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
@@ -45,14 +45,17 @@ class FakeUnits:
         *,
         json: Any = None,
         params: dict[str, str] | None = None,
+        file: FileField | None = None,
         limit_seconds: float,
     ) -> RawResponse:
         """The leader's UnitTransport interface."""
         # The per-request limit travels as httpx's timeout extension, for tests that check it.
         limits = dict.fromkeys(("connect", "read", "write", "pool"), limit_seconds)
+        files = None if file is None else {file.field: (file.filename, file.content)}
         request = httpx.Request(
-            method, url, json=json, params=params, extensions={"timeout": limits}
+            method, url, json=json, params=params, files=files, extensions={"timeout": limits}
         )
+        request.read()
         try:
             response = self._handle(request)
         except httpx.ConnectError as error:
@@ -65,7 +68,8 @@ class FakeUnits:
     def _handle(self, request: httpx.Request) -> httpx.Response:
         url = urlsplit(str(request.url))
         port = url.port or 80
-        body = json.loads(request.content) if request.content else None
+        multipart = request.headers.get("content-type", "").startswith("multipart/")
+        body = json.loads(request.content) if request.content and not multipart else None
         self.sent.append(SentRequest(url.hostname or "", port, request.method, url.path, body))
         if port in self.down:
             raise httpx.ConnectError("Connection refused", request=request)

@@ -39,13 +39,19 @@ def _record_line(name: str, data: bytes) -> str:
 
 
 def build_wheel(
-    folder: Path, name: str = "hello-plugin", version: str = "0.1.0", job_name: str = "greeting"
+    folder: Path,
+    name: str = "hello-plugin",
+    version: str = "0.1.0",
+    job_name: str = "greeting",
+    extra: dict[str, bytes] | None = None,
 ) -> Path:
-    """A pure-Python wheel with a ``pioreactor.plugins`` entry point, ready for pip."""
+    """A pure-Python wheel with a ``pioreactor.plugins`` entry point, ready for pip; ``extra``
+    adds files inside the package (path relative to it)."""
     module = name.replace("-", "_")
     info = f"{module}-{version}.dist-info"
     files = {
         f"{module}/__init__.py": job_module(job_name, version).encode(),
+        **{f"{module}/{path}": data for path, data in (extra or {}).items()},
         f"{info}/METADATA": (
             f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
             "Summary: A plugin built by a test.\nAuthor: Test Lab\n"

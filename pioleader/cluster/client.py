@@ -22,7 +22,7 @@ from pioleader.cluster.envelopes import (
     UnitFailure,
     UnitSuccess,
 )
-from pioleader.cluster.transport import RawResponse, TransportError, UnitTransport
+from pioleader.cluster.transport import FileField, RawResponse, TransportError, UnitTransport
 from pioleader.settings import UnitTimeouts
 
 logger = logging.getLogger("pioleader.cluster")
@@ -40,6 +40,10 @@ class UnitRequest:
     task_timeout: float | None = None
     # False: answer a task's 202 as it is, instead of polling the task to its end.
     follow_tasks: bool = True
+    # A file to send as multipart form data instead of a JSON body.
+    file: FileField | None = None
+    # Successful answers are returned as their raw bytes (zip files), not decoded as JSON.
+    raw: bool = False
 
     def __post_init__(self) -> None:
         if not self.path.startswith("/unit_api/"):
@@ -98,8 +102,15 @@ class UnitClient:
         )
         base = await self._directory.base_url(unit)
         response = await self._send(
-            request.method, base + request.path, timeout, json=request.json, params=request.params
+            request.method,
+            base + request.path,
+            timeout,
+            json=request.json,
+            params=request.params,
+            file=request.file,
         )
+        if request.raw and response.status < 400:
+            return response.content
         body = self._decode(response)
         if response.status >= 400:
             raise self._http_failure(response.status, body)
@@ -123,12 +134,18 @@ class UnitClient:
         *,
         json: Any = None,
         params: dict[str, str] | None = None,
+        file: FileField | None = None,
     ) -> RawResponse:
         """One HTTP exchange, bounded in total by ``limit`` seconds."""
         try:
             async with asyncio.timeout(limit):
                 return await self._transport.request(
-                    method, url, json=json, params=params or None, limit_seconds=limit
+                    method,
+                    url,
+                    json=json,
+                    params=params or None,
+                    file=file,
+                    limit_seconds=limit,
                 )
         except TimeoutError as error:
             raise _Failed(

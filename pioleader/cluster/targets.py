@@ -49,6 +49,17 @@ class Targets:
             )
         return unit
 
+    async def single_unit(self, unit: str) -> str:
+        """One registered unit; ``$broadcast`` is a 400 (endpoints about one machine)."""
+        if unit == BROADCAST:
+            raise ApiError(
+                400,
+                "One unit at a time.",
+                cause="pioreactor_unit: $broadcast is not allowed on this endpoint.",
+                remediation="Name the unit you mean (GET /api/units lists them).",
+            )
+        return await self.require_unit(unit)
+
     async def expand_to_units(self, unit: str) -> list[str]:
         """``$broadcast``: every unit; otherwise the one registered unit (400 if unknown)."""
         if unit == BROADCAST:

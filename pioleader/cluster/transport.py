@@ -28,6 +28,16 @@ class RawResponse:
         return jsonlib.loads(self.content)
 
 
+@dataclass(frozen=True)
+class FileField:
+    """A file sent as one field of a multipart body (uploads forwarded to a unit)."""
+
+    field: str
+    filename: str
+    content: bytes
+    content_type: str = "application/octet-stream"
+
+
 class UnitTransport(Protocol):
     async def request(
         self,
@@ -36,6 +46,7 @@ class UnitTransport(Protocol):
         *,
         json: Any = None,
         params: dict[str, str] | None = None,
+        file: FileField | None = None,
         limit_seconds: float,
     ) -> RawResponse: ...
 
@@ -59,6 +70,7 @@ class AiohttpTransport:
         *,
         json: Any = None,
         params: dict[str, str] | None = None,
+        file: FileField | None = None,
         limit_seconds: float,
     ) -> RawResponse:
         if self._session is None:
@@ -66,11 +78,18 @@ class AiohttpTransport:
                 connector=aiohttp.TCPConnector(limit=self._max_connections, ttl_dns_cache=60),
                 headers=self._headers,
             )
+        data = None
+        if file is not None:
+            data = aiohttp.FormData()
+            data.add_field(
+                file.field, file.content, filename=file.filename, content_type=file.content_type
+            )
         try:
             async with self._session.request(
                 method,
                 url,
                 json=json,
+                data=data,
                 params=params,
                 timeout=aiohttp.ClientTimeout(total=limit_seconds),
             ) as response:

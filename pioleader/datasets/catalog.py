@@ -1,6 +1,7 @@
-"""Dataset definitions: the built-in YAML files, then ``<data dir>/exportable_datasets/`` and
-``<data dir>/plugins/exportable_datasets/`` (later definitions of a name replace earlier ones).
-An invalid file is skipped and logged, never fatal."""
+"""Dataset definitions: the built-in YAML files, then ``<data dir>/exportable_datasets/``,
+``<data dir>/plugins/exportable_datasets/``, and the ``exportable_datasets/`` folder of each
+pip-installed plugin package (``<data dir>/plugins_site/<package>/``); later definitions of a
+name replace earlier ones. An invalid file is skipped and logged, never fatal."""
 
 from __future__ import annotations
 
@@ -62,6 +63,7 @@ class DatasetCatalog:
             data_dir / "exportable_datasets",
             data_dir / "plugins" / "exportable_datasets",
         )
+        self._plugin_packages = data_dir / "plugins_site"
 
     async def all(self) -> list[DatasetDefinition]:
         return await asyncio.to_thread(self._load)
@@ -77,7 +79,8 @@ class DatasetCatalog:
             for entry in sorted(builtin.iterdir(), key=lambda e: e.name)
             if entry.name.endswith((".yaml", ".yml"))
         ]
-        for folder in self._folders:
+        packages = sorted(self._plugin_packages.glob("*/exportable_datasets"))
+        for folder in (*self._folders, *packages):
             if folder.is_dir():
                 sources += [
                     (str(path), path.read_text(encoding="utf-8"))

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from pioleader.api.names import check_unit_name
 from pioleader.profiles.expressions import ExpressionError, compile_expression, templates
 from pioleader.profiles.schema import BASIC_TYPES, Action, Job, Profile, parse_duration
+from pioleader.unit.jobs.automation import AutomationJob
 from pioleader.unit.jobs.base import BackgroundJob
 
 # Jobs of upstream Pioreactor a profile may name even where this cluster does not run them
@@ -479,8 +480,20 @@ def _check_job_fields(
                     f"{key!r} is not an option of {job_name}",
                     f"Options of {job_name}: {', '.join(job.options) or 'none'}.",
                 )
+    if action.type == "start" and issubclass(job, AutomationJob):
+        name = action.options.get("automation_name")
+        if not (isinstance(name, str) and (name in job.automations or templates(name))):
+            report.add(
+                (*path, "options", "automation_name"),
+                "unknown_automation",
+                f"{job_name} needs options.automation_name, one of "
+                f"{', '.join(sorted(job.automations))}; not {name!r}",
+                f"Add automation_name: {next(iter(sorted(job.automations)), '…')}.",
+            )
     if action.type == "update":
         settable = [n for n, s in job.published_settings.items() if s.settable]
+        if issubclass(job, AutomationJob):  # each automation's fields are settable too
+            settable += [f for a in job.automation_classes for f in a.fields if f not in settable]
         for key in action.options:
             if key not in settable:
                 report.add(

@@ -76,7 +76,12 @@ class TaskRunner:
 
     def spawn(self, name: str, coroutine: Coroutine[Any, Any, Any]) -> None:
         """Run fire-and-forget work; failures are logged, never lost silently."""
-        self._own(self._log_failures(name, coroutine), name=f"spawn:{name}")
+        # The coroutine is the task itself (not wrapped), so that a task cancelled before it
+        # started still closes it: no "coroutine was never awaited" at shutdown.
+        task = asyncio.create_task(coroutine, name=f"spawn:{name}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(lambda done: self._log_failure(name, done))
 
     def progress_reporter(self) -> ProgressReporter:
         """A function that records the current task's progress, callable from any thread.
@@ -117,13 +122,13 @@ class TaskRunner:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _log_failures(self, name: str, coroutine: Coroutine[Any, Any, Any]) -> None:
-        try:
-            await coroutine
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            logger.exception("background work %r failed", name)
+    @staticmethod
+    def _log_failure(name: str, task: asyncio.Task[Any]) -> None:
+        if task.cancelled():
+            return
+        error = task.exception()
+        if error is not None:
+            logger.error("background work %r failed", name, exc_info=error)
 
     async def _execute(self, task_id: str, name: str, work: Work, lock: str | None) -> None:
         try:

@@ -201,3 +201,14 @@ class PluginFile(BaseModel):
         description="The file's name: <dist>-<version>-<tags>.whl or <name>.py.",
     )
     content_base64: str = Field(description="The file's bytes, base64-encoded.")
+
+
+class UpdateRequest(BaseModel):
+    """What to update to; both optional (the newest release)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    target_version: str | None = Field(default=None, max_length=64, description="e.g. 0.2.0.")
+    source: str | None = Field(
+        default=None, max_length=300, description="Where the release comes from (an archive)."
+    )

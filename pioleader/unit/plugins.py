@@ -261,8 +261,10 @@ class Plugins:
 
     def _load_distribution(self, dist: importlib.metadata.Distribution, loaded: Loaded) -> None:
         name = dist.metadata["Name"] or "?"
-        if str(self.site) not in sys.path:
-            sys.path.insert(0, str(self.site))
+        # This unit's plugin environment first (in-process tests host several units).
+        if str(self.site) in sys.path:
+            sys.path.remove(str(self.site))
+        sys.path.insert(0, str(self.site))
         for entry_point in dist.entry_points.select(group=ENTRY_POINT_GROUP):
             top = entry_point.module.split(".")[0]
             for cached in [m for m in sys.modules if m == top or m.startswith(top + ".")]:
@@ -366,6 +368,12 @@ def _project_url(urls: list[str]) -> str:
     return ""
 
 
+async def _kill(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is None:
+        process.kill()
+    await process.wait()
+
+
 async def _run(command: list[str]) -> None:
     process = await asyncio.create_subprocess_exec(
         *command,
@@ -377,9 +385,11 @@ async def _run(command: list[str]) -> None:
         async with asyncio.timeout(PIP_TIMEOUT_SECONDS):
             output, _ = await process.communicate()
     except TimeoutError as error:
-        process.kill()
-        await process.wait()
+        await _kill(process)
         raise PluginFailed(f"pip did not finish within {PIP_TIMEOUT_SECONDS:g} s.") from error
+    except asyncio.CancelledError:
+        await asyncio.shield(_kill(process))  # the unit is stopping: leave no pip behind
+        raise
     if process.returncode != 0:
         tail = output.decode("utf-8", "replace").strip().splitlines()[-5:]
         raise PluginFailed(f"pip exited with {process.returncode}: " + " | ".join(tail))

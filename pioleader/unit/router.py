@@ -19,7 +19,14 @@ from pioleader.bus import BusUnavailable, topics
 from pioleader.clock import format_timestamp, parse_timestamp
 from pioleader.errors import ApiError, error_responses
 from pioleader.tasks import STILL_RUNNING, TaskAccepted, TaskStatus
-from pioleader.unit import config, plugins_router, system_router, usb_router
+from pioleader.unit import (
+    archive_router,
+    config,
+    plugins_router,
+    system_router,
+    update_router,
+    usb_router,
+)
 from pioleader.unit.bioreactor import check_value
 from pioleader.unit.deps import UnitDep
 from pioleader.unit.jobs.base import JobRefused
@@ -413,5 +420,7 @@ def unit_api_router() -> APIRouter:
     whole.include_router(config.router)
     whole.include_router(plugins_router.router)
     whole.include_router(usb_router.router)
+    whole.include_router(archive_router.router)
+    whole.include_router(update_router.router)
     whole.include_router(system_router.router)
     return whole

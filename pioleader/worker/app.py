@@ -20,6 +20,7 @@ from pioleader.api.descriptors.router import unit_router as unit_descriptors_rou
 from pioleader.api.models.catalog import BUILT_IN_MODELS
 from pioleader.bus import Bus
 from pioleader.clock import Clock, SystemClock
+from pioleader.cluster.discovery import Announced, Announcer
 from pioleader.configuration import ConfigFiles
 from pioleader.configuration.defaults import TopologyDefaults
 from pioleader.errors import install_error_handlers
@@ -52,6 +53,12 @@ class WorkerSettings:
     task_result_ttl_seconds: float = 7 * 24 * 3600
     speedup: float = 1.0
     safety: SafetySettings = field(default_factory=SafetySettings)
+    # Register the worker over mDNS, so that a leader's discovery finds it.
+    announce: bool = False
+
+    @property
+    def announced_address(self) -> str:
+        return "127.0.0.1" if self.bind_host in ("0.0.0.0", "", "localhost") else self.bind_host
 
 
 @dataclass(frozen=True)
@@ -88,6 +95,7 @@ def load_worker_settings(data_dir: Path, args: argparse.Namespace) -> WorkerSett
         if args.speedup is not None
         else config.getfloat("simulation", "speedup", fallback=1.0),
         safety=safety_from_config(config),
+        announce=bool(getattr(args, "announce", False)),
     )
 
 
@@ -129,6 +137,19 @@ def create_worker_app(
                 ),
                 None,
             )
+            if settings.announce:
+                announcer = Announcer(
+                    Announced(
+                        pioreactor_unit=settings.name,
+                        address=settings.announced_address,
+                        port=settings.port,
+                        model_name=settings.model_name,
+                        model_version=settings.model_version,
+                        version=__version__,
+                    )
+                )
+                await announcer.start()
+                stack.push_async_callback(announcer.close)
             app.state.unit = await stack.enter_async_context(
                 open_unit(
                     name=settings.name,

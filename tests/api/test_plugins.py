@@ -104,11 +104,8 @@ async def test_leader_refusals(
     (services.settings.data_dir / "DISALLOW_UI_INSTALLS").touch()
     error = assert_error(await client.post("/api/units/$broadcast/plugins/install", json=BODY), 403)
     assert "disabled on leader" in error["cause"]
-    # Removing plugins stays possible.
-    await poll_task(
-        client, services, await client.post("/api/units/pio01/plugins/uninstall", json=BODY)
-    )
-    assert [sent.path for sent in units.sent] == ["/unit_api/plugins/uninstall"]
+    assert_error(await client.post("/api/units/pio01/plugins/uninstall", json=BODY), 403)
+    assert units.sent == []
 
 
 async def test_install_from_leader_usb(
@@ -147,3 +144,23 @@ async def test_install_from_leader_usb(
         (port, "POST", "/unit_api/plugins/install-file", expected)
         for port in sorted(ALL_UNIT_PORTS)
     ]
+
+
+async def test_a_plugin_adds_a_dataset_to_the_leader(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    """It should list the dataset definition that a plugin installed on the leader ships."""
+    definition = (
+        b"dataset_name: hello_readings\ndisplay_name: Hello readings\ndescription: From a plugin.\n"
+        b"table: od_readings\nhas_experiment: true\nhas_unit: true\n"
+    )
+    wheel = build_wheel(
+        services.unit.plugins.folder, extra={"exportable_datasets/hello.yaml": definition}
+    )
+    accepted = await client.post(
+        "/unit_api/plugins/install",
+        json={"args": ["hello-plugin"], "options": {"source": str(wheel)}},
+    )
+    assert (await poll_task(client, services, accepted))["result"] is True
+    listed = (await client.get("/api/datasets/exportable")).json()
+    assert "hello_readings" in [d["dataset_name"] for d in listed]

@@ -426,12 +426,11 @@ async def test_delete_worker_drops_its_config_history(
 
     def select(connection: sqlite3.Connection) -> list[str]:
         rows = connection.execute(
-            "SELECT DISTINCT filename FROM config_files_histories ORDER BY filename"
+            "SELECT filename FROM config_files_histories ORDER BY filename"
         ).fetchall()
         return [row["filename"] for row in rows]
 
-    # Two config.ini rows: the version the leader recorded at start-up, and the inserted one.
-    assert await services.db.read(select) == ["config.ini", "config.ini", "unit_config.ini::pio02"]
+    assert await services.db.read(select) == ["config.ini", "unit_config.ini::pio02"]
 
 
 async def test_delete_unknown_worker_is_404(

@@ -44,6 +44,9 @@ def leader_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data_dir = tmp_path_factory.mktemp("fuzz") / "data"
     leader_settings = load_leader_settings(data_dir)
     write_addresses(leader_settings)
+    # The leader is also a unit: without this, fuzzed plugin installs would run pip against
+    # the package index. The refusals are still fuzzed; installs have their own tests.
+    (data_dir / "DISALLOW_UI_INSTALLS").touch()
     port = free_port()
     app = create_app(
         replace(leader_settings, port=port),

@@ -6,6 +6,7 @@ They install nothing (``make test`` installs mosquitto); they only start, stop a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -99,9 +100,10 @@ async def poll_until_done(http: httpx.AsyncClient, url: str, *, within: float = 
     raise AssertionError(f"task at {url} did not finish within {within} s")
 
 
-def simulated_cluster(data_dir: Path, workers: int) -> SimulatedCluster:
-    """A simulated cluster on free ports (not started)."""
-    return SimulatedCluster(
+@contextlib.contextmanager
+def running_cluster(data_dir: Path, workers: int) -> Iterator[SimulatedCluster]:
+    """``pioleader up`` in this process, on free ports, stopped on exit."""
+    cluster = SimulatedCluster(
         data_dir=data_dir,
         workers=workers,
         port=free_port(),
@@ -109,17 +111,18 @@ def simulated_cluster(data_dir: Path, workers: int) -> SimulatedCluster:
         mqtt_ws_port=free_port(),
         log_level="warning",
     )
-
-
-@pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[SimulatedCluster]:
-    """Mosquitto, the ingester, the leader and two workers as real processes."""
-    cluster = simulated_cluster(tmp_path / "cluster", workers=2)
     try:
         cluster.start()
         yield cluster
     finally:
         cluster.stop()
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[SimulatedCluster]:
+    """Mosquitto, the ingester, the leader and two workers as real processes."""
+    with running_cluster(tmp_path / "cluster", workers=2) as cluster:
+        yield cluster
 
 
 @pytest.fixture

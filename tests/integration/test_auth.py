@@ -13,7 +13,7 @@ import pytest
 
 from pioleader.settings import load_leader_settings
 from pioleader.up import DEMO_EXPERIMENT, SimulatedCluster
-from tests.integration.conftest import poll_until_done, simulated_cluster
+from tests.integration.conftest import poll_until_done, running_cluster
 
 pytestmark = pytest.mark.integration
 
@@ -31,12 +31,8 @@ def cluster(tmp_path: Path) -> Iterator[SimulatedCluster]:
             ("mqtt", "password"): "raspberry-sekrit",
         }
     )
-    cluster = simulated_cluster(data_dir, workers=1)
-    try:
-        cluster.start()
+    with running_cluster(data_dir, workers=1) as cluster:
         yield cluster
-    finally:
-        cluster.stop()
 
 
 def assert_401(response: httpx.Response) -> None:

@@ -19,7 +19,7 @@ import pytest
 from pioleader.net import wait_for_port
 from pioleader.settings import load_leader_settings
 from pioleader.up import DEMO_EXPERIMENT, SimulatedCluster
-from tests.integration.conftest import poll_until_done, simulated_cluster
+from tests.integration.conftest import poll_until_done, running_cluster
 from tests.mqtt import retained
 from tests.profiles.samples import TIMED
 
@@ -35,12 +35,8 @@ def cluster(tmp_path: Path) -> Iterator[SimulatedCluster]:
     load_leader_settings(data_dir).config_files.set_shared_values(
         {("pioleader", "config_sync_interval_seconds"): "0.5"}
     )
-    cluster = simulated_cluster(data_dir, workers=2)
-    try:
-        cluster.start()
+    with running_cluster(data_dir, workers=2) as cluster:
         yield cluster
-    finally:
-        cluster.stop()
 
 
 def worker_config(cluster: SimulatedCluster, unit: str) -> str:

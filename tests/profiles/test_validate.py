@@ -156,3 +156,22 @@ async def test_unknown_names_fail_at_evaluation() -> None:
 
     with pytest.raises(ExpressionError, match="neither an input"):
         await evaluate(compile_expression("nope > 1"), Scope({}, 0), resolve)
+
+
+def test_automation_jobs_are_checked_against_their_automations() -> None:
+    """It should require a known automation_name on start, and accept updates of the
+    automation's own fields (target_temperature) while refusing others."""
+    text = """\
+experiment_profile_name: heat
+common:
+  jobs:
+    temperature_automation:
+      actions:
+        - {type: start, t: 0, options: {automation_name: thermostatt}}
+        - {type: update, t: 1, options: {target_temperature: 37, colour: red}}
+"""
+    with pytest.raises(ProfileInvalid) as caught:
+        load_profile(text, catalog=HARDWARE_JOBS)
+    found = {(d.code, d.line) for d in caught.value.diagnostics}
+    assert found == {("unknown_automation", 6), ("unknown_setting", 7)}
+    assert "thermostat" in caught.value.diagnostics[0].message

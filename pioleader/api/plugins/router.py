@@ -41,13 +41,13 @@ async def leader_policy(services: Services) -> PluginPolicy:
     return await asyncio.to_thread(PluginPolicy.from_config, config, services.settings.data_dir)
 
 
-async def check_command(services: Services, body: PluginCommand, *, install: bool) -> None:
-    """The leader's own checks before anything is sent to a unit."""
+async def check_command(services: Services, body: PluginCommand) -> None:
+    """The leader's own checks before anything is sent to a unit (the same for installs and
+    uninstalls, as upstream)."""
     try:
         check_name(body.args[0])
         policy = await leader_policy(services)
-        if install:
-            policy.require_installs(services.settings.leader_hostname)
+        policy.require_installs(services.settings.leader_hostname)
         source = body.options.get("source")
         if source is not None and is_remote(source):
             policy.require_safe_source(source, ())
@@ -112,7 +112,7 @@ async def install_plugin_across_cluster(
     installs or the source is remote and not allowed. Each envelope's value is `true`, or the
     unit's error (pip's output as its cause).
     """
-    await check_command(services, body, install=True)
+    await check_command(services, body)
     return await _to_units(
         services,
         pioreactor_unit,
@@ -137,7 +137,7 @@ async def uninstall_plugin_across_cluster(
     pioreactor_unit: UnitPath, body: PluginCommand, services: ServicesDep
 ) -> TaskAccepted:
     """Remove one plugin from a unit, or from every unit for `$broadcast` (a task)."""
-    await check_command(services, body, install=False)
+    await check_command(services, body)
     return await _to_units(
         services,
         pioreactor_unit,

@@ -13,9 +13,8 @@ from fastapi import APIRouter, Path
 
 from pioleader.api.dispatch import fanout_task
 from pioleader.cluster import UnitRequest
-from pioleader.cluster.targets import BROADCAST
 from pioleader.deps import ServicesDep
-from pioleader.errors import ApiError, error_responses
+from pioleader.errors import error_responses
 from pioleader.services import Services
 from pioleader.tasks import TaskAccepted
 from pioleader.unit.models import UsbDevice
@@ -25,21 +24,10 @@ router = APIRouter(tags=["usb"])
 UnitPath = Annotated[str, Path(description="Unit name (not `$broadcast`).")]
 
 
-async def one_unit(services: Services, pioreactor_unit: str) -> str:
-    if pioreactor_unit == BROADCAST:
-        raise ApiError(
-            400,
-            "One unit at a time.",
-            cause="pioreactor_unit: $broadcast is not allowed for USB drives.",
-            remediation="Name the unit whose drive you mean.",
-        )
-    return await services.targets.require_unit(pioreactor_unit)
-
-
 async def _usb_task(
     services: Services, pioreactor_unit: str, name: str, request: UnitRequest
 ) -> TaskAccepted:
-    unit = await one_unit(services, pioreactor_unit)
+    unit = await services.targets.single_unit(pioreactor_unit)
     return await fanout_task(services, f"{name} on {unit}", [unit], request)
 
 

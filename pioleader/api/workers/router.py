@@ -46,7 +46,7 @@ def worker_not_found(unit: str) -> ApiError:
     )
 
 
-async def _require_model(services: Services, name: str, version: str) -> None:
+async def require_model(services: Services, name: str, version: str) -> None:
     if await services.models.find(name, version) is None:
         known = ", ".join(f"{m.model_name} {m.model_version}" for m in await services.models.all())
         raise ApiError(
@@ -81,7 +81,7 @@ async def add_worker(
     A retry keeps the worker's added_at, is_active and experiment assignment.
     """
     if body.model_name is not None and body.model_version is not None:
-        await _require_model(services, body.model_name, body.model_version)
+        await require_model(services, body.model_name, body.model_version)
     created = await services.workers.add(
         body.pioreactor_unit, body.model_name, body.model_version, now
     )
@@ -174,7 +174,7 @@ async def change_worker_model(
 ) -> Status:
     """Record the worker's model; the worker is asked to check its hardware against it."""
     unit = await services.targets.require_worker(pioreactor_unit)
-    await _require_model(services, body.model_name, body.model_version)
+    await require_model(services, body.model_name, body.model_version)
     await services.workers.set_model(unit, body.model_name, body.model_version)
     fire_and_forget(
         services, "hardware check", [unit], UnitRequest("POST", "/unit_api/hardware/check", json={})

@@ -1,0 +1,1 @@
+"""Backups of units: their data directories as zip files."""

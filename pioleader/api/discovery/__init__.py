@@ -1,0 +1,1 @@
+"""Finding workers on the network and adding them to the cluster."""

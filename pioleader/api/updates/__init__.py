@@ -1,0 +1,1 @@
+"""Software updates and uploads to the leader."""
