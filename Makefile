@@ -16,7 +16,7 @@ PYTEST_ARGS ?=
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 APT_INSTALL := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends
 
-.PHONY: run test lint typecheck format deps test-deps mosquitto clean
+.PHONY: run test lint typecheck format deps test-deps ui-test-deps mosquitto clean
 
 run: deps mosquitto
 	$(BIN)/pioleader up --data-dir "$(DATA_DIR)" --port $(PORT) --workers $(WORKERS)
@@ -55,6 +55,13 @@ $(VENV)/.deps-installed: pyproject.toml | $(BIN)/python
 $(VENV)/.test-deps-installed: pyproject.toml $(VENV)/.deps-installed
 	$(BIN)/pip install -q -e '.[test]'
 	@touch $@
+
+# What the end-to-end UI test needs beyond test-deps (it skips, saying so, without them):
+# Debian's Chromium (Playwright drives it; no browser download) and the official UI build
+# from the pioreactor wheel on PyPI, cached in .cache/ui.
+ui-test-deps: test-deps
+	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(APT_INSTALL) chromium; }
+	$(BIN)/python -m tests.e2e.ui_build
 
 mosquitto:
 	@if command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ]; then :; else \

@@ -17,6 +17,7 @@ from pioleader.api.assignments.router import router as assignments_router
 from pioleader.api.assignments.service import republish_assignments
 from pioleader.api.calibration_sessions.router import router as calibration_sessions_router
 from pioleader.api.calibrations.router import router as calibrations_router
+from pioleader.api.chart_preferences.router import router as chart_preferences_router
 from pioleader.api.config.router import router as config_router
 from pioleader.api.datasets.router import router as datasets_router
 from pioleader.api.descriptors.router import router as descriptors_router
@@ -33,6 +34,7 @@ from pioleader.api.plugins.router import router as plugins_router
 from pioleader.api.profiles.router import router as profiles_router
 from pioleader.api.system.router import router as system_router
 from pioleader.api.timeseries.router import router as timeseries_router
+from pioleader.api.ui_compat.router import ui_compat_router
 from pioleader.api.units.router import router as units_router
 from pioleader.api.updates.router import router as updates_router
 from pioleader.api.usb.router import router as usb_router
@@ -43,6 +45,7 @@ from pioleader.security import install_request_safety
 from pioleader.services import Overrides, open_services
 from pioleader.settings import LeaderSettings
 from pioleader.unit.router import unit_api_router
+from pioleader.webui import install_ui
 
 DESCRIPTION = """\
 The Pioreactor leader API, served by pioleader.
@@ -79,10 +82,11 @@ def create_app(settings: LeaderSettings, overrides: Overrides | None = None) -> 
     install_request_safety(app, settings.safety)
     # Static paths (/api/experiments/latest, /api/workers/assignments) are registered before
     # the parameterised ones they would otherwise be taken for.
-    for router in (
+    routers = (
         assignments_router,
         experiments_router,
         labels_router,
+        chart_preferences_router,
         discovery_router,
         workers_router,
         units_router,
@@ -106,6 +110,11 @@ def create_app(settings: LeaderSettings, overrides: Overrides | None = None) -> 
         estimators_router,
         unit_api_router(),
         unit_descriptors_router,
-    ):
+    )
+    for router in routers:
         app.include_router(router)
+    # The older paths of UI builds up to 25.11, answered by the seed's routes above.
+    app.include_router(ui_compat_router(route for router in routers for route in router.routes))
+    if settings.ui_dir is not None:
+        install_ui(app, settings.ui_dir)
     return app

@@ -24,6 +24,15 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
 
 
+def _ui(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--ui-dir",
+        type=Path,
+        help="A web UI build to serve (the folder with its index.html). Default: [pioleader] "
+        "ui_dir, else none",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pioleader", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -33,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     leader.add_argument(
         "--mqtt-port", type=int, help="MQTT broker port. Default: [mqtt] broker_port"
     )
+    _ui(leader)
 
     worker = commands.add_parser("worker", help="Serve one unit's API over simulated hardware.")
     _common(worker)
@@ -83,19 +93,32 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument(
         "--mqtt-ws-port", type=int, help="MQTT websockets port. Default: configured or free."
     )
+    _ui(up)
     return parser
+
+
+def _ui_dir(args: argparse.Namespace) -> Path | None:
+    ui_dir: Path | None = args.ui_dir
+    return None if ui_dir is None else ui_dir.expanduser().resolve()
 
 
 def run_leader(args: argparse.Namespace) -> int:
     import uvicorn
 
     from pioleader.app import create_app
+    from pioleader.webui import UiBuildInvalid
 
     settings = load_leader_settings(
         args.data_dir.expanduser().resolve(),
-        CommandLineOverrides(port=args.port, bind_host=args.host, mqtt_port=args.mqtt_port),
+        CommandLineOverrides(
+            port=args.port, bind_host=args.host, mqtt_port=args.mqtt_port, ui_dir=_ui_dir(args)
+        ),
     )
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+    except UiBuildInvalid as error:
+        print(error, file=sys.stderr)
+        return 2
     uvicorn.run(
         app,
         host=settings.bind_host,
@@ -154,6 +177,7 @@ def _interrupt(signum: int, frame: object) -> None:
 
 def run_up(args: argparse.Namespace) -> int:
     from pioleader.up import AlreadyRunning, SimulatedCluster, announce
+    from pioleader.webui import UiBuildInvalid
 
     # A terminated or hung-up `up` stops its processes as Ctrl-C does, leaving none behind.
     signal.signal(signal.SIGTERM, _interrupt)
@@ -167,13 +191,14 @@ def run_up(args: argparse.Namespace) -> int:
         mqtt_ws_port=args.mqtt_ws_port,
         speedup=args.speedup,
         log_level=args.log_level,
+        ui_dir=_ui_dir(args),
         start_jobs=not args.no_jobs,
     )
     try:
         settings = cluster.start()
         announce(settings, cluster)
         return cluster.watch()
-    except AlreadyRunning as error:
+    except (AlreadyRunning, UiBuildInvalid) as error:
         print(error, file=sys.stderr)
         return 1
     except KeyboardInterrupt:

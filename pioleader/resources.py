@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pioleader.bus import Bus, MqttBus
+from pioleader.bus.publisher import Will
 from pioleader.clock import Clock
 from pioleader.db import Database
 from pioleader.settings import MqttSettings
@@ -42,11 +43,12 @@ async def open_bus(
     *,
     client_id: str,
     override: Bus | None = None,
+    will: Will | None = None,
 ) -> Bus:
     """The given bus, or a connection to the broker that lives as long as the stack."""
     if override is not None:
         return override
-    bus = MqttBus(settings, client_id=client_id)
+    bus = MqttBus(settings, client_id=client_id, will=will)
     await bus.start()
     stack.push_async_callback(bus.stop)
     return bus

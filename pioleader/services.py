@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from pioleader.api.assignments.store import AssignmentStore
+from pioleader.api.chart_preferences.store import ChartPreferenceStore
 from pioleader.api.config.service import ConfigSync
 from pioleader.api.config.store import ConfigStore
 from pioleader.api.dosing.store import DosingStore
@@ -45,6 +46,7 @@ from pioleader.tasks import TaskRunner
 from pioleader.tasks.runner import new_task_id
 from pioleader.unit.hardware import NoHardware
 from pioleader.unit.jobs.catalog import HARDWARE_JOBS
+from pioleader.unit.presence import monitor_will
 from pioleader.unit.services import Lifecycle, RecordingLifecycle, UnitServices, open_unit
 
 logger = logging.getLogger("pioleader")
@@ -83,6 +85,7 @@ class Services:
     workers: WorkerStore
     assignments: AssignmentStore
     labels: LabelStore
+    chart_preferences: ChartPreferenceStore
     timeseries: TimeSeriesStore
     logs: LogStore
     dosing: DosingStore
@@ -123,6 +126,7 @@ async def open_services(
             settings.mqtt,
             client_id=f"pioleader-{settings.leader_hostname}-api",
             override=overrides.bus,
+            will=monitor_will(settings.leader_hostname),
         )
 
         transport = overrides.unit_transport or AiohttpTransport(
@@ -218,6 +222,7 @@ async def open_services(
             workers=workers,
             assignments=assignments,
             labels=LabelStore(db),
+            chart_preferences=ChartPreferenceStore(db),
             timeseries=TimeSeriesStore(db, SeriesCache(settings.time_series_cache_points)),
             logs=LogStore(db),
             dosing=DosingStore(db),

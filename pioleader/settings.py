@@ -83,6 +83,8 @@ class LeaderSettings:
     time_series_cache_points: int = 400_000
     # How often workers that missed a shared config change are sent it again; 0: never.
     config_sync_interval_seconds: float = 10.0
+    # A web UI build to serve (``ui.py``); None: the API alone.
+    ui_dir: Path | None = None
     safety: SafetySettings = field(default_factory=SafetySettings)
     mqtt: MqttSettings = field(default_factory=MqttSettings)
     unit_timeouts: UnitTimeouts = field(default_factory=UnitTimeouts)
@@ -112,6 +114,7 @@ class CommandLineOverrides:
     database_path: Path | None = None
     mqtt_host: str | None = None
     mqtt_port: int | None = None
+    ui_dir: Path | None = None
 
 
 def _resolve(data_dir: Path, value: str) -> Path:
@@ -155,6 +158,7 @@ def load_leader_settings(
     )
     config = files.merged()
     leader_address = _get(config, "cluster.topology", "leader_address", "127.0.0.1")
+    ui_dir = config.get("pioleader", "ui_dir", fallback="").strip()
     settings = LeaderSettings(
         data_dir=data_dir,
         leader_hostname=_get(config, "cluster.topology", "leader_hostname", "leader"),
@@ -175,6 +179,7 @@ def load_leader_settings(
         config_sync_interval_seconds=float(
             _get(config, "pioleader", "config_sync_interval_seconds", "10")
         ),
+        ui_dir=_resolve(data_dir, ui_dir) if ui_dir else None,
         mqtt=mqtt_from_config(config),
         safety=safety_from_config(config),
         unit_timeouts=UnitTimeouts(
@@ -189,6 +194,7 @@ def load_leader_settings(
         bind_host=overrides.bind_host or settings.bind_host,
         leader_hostname=overrides.leader_hostname or settings.leader_hostname,
         database_path=overrides.database_path or settings.database_path,
+        ui_dir=overrides.ui_dir or settings.ui_dir,
         mqtt=replace(
             settings.mqtt,
             host=overrides.mqtt_host or settings.mqtt.host,

@@ -24,6 +24,7 @@ import httpx
 from pioleader.broker import Mosquitto
 from pioleader.net import free_port, port_is_free, wait_for_port
 from pioleader.settings import CommandLineOverrides, LeaderSettings, load_leader_settings
+from pioleader.webui import check_ui_dir
 
 DEMO_EXPERIMENT = "demo"
 # Started on every worker of the demo experiment, so that cultures are seen growing at once.
@@ -60,6 +61,8 @@ class SimulatedCluster:
     mqtt_ws_port: int | None = None
     speedup: float | None = None
     log_level: str = "info"
+    # A web UI build for the leader to serve; None: as [pioleader] ui_dir says.
+    ui_dir: Path | None = None
     start_jobs: bool = False
     processes: list[Process] = field(default_factory=list)
     broker: Mosquitto | None = None
@@ -75,8 +78,13 @@ class SimulatedCluster:
 
     def start(self) -> LeaderSettings:
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        settings = load_leader_settings(
+            self.data_dir, CommandLineOverrides(port=self.port, ui_dir=self.ui_dir)
+        )
+        if settings.ui_dir is not None:
+            # Refuse at once, before anything is started, rather than in the leader's log.
+            check_ui_dir(settings.ui_dir)
         self._take_lock()
-        settings = load_leader_settings(self.data_dir, CommandLineOverrides(port=self.port))
         self.leader_port = settings.port
         if not port_is_free(settings.port):
             raise AlreadyRunning(
@@ -114,7 +122,8 @@ class SimulatedCluster:
         self.broker.start()
         # The ingester first, so that the workers' first readings are stored.
         self._spawn("ingester", ["ingester", "--data-dir", str(self.data_dir)])
-        self._spawn("leader", ["leader", "--data-dir", str(self.data_dir)])
+        ui = [] if settings.ui_dir is None else ["--ui-dir", str(settings.ui_dir)]
+        self._spawn("leader", ["leader", "--data-dir", str(self.data_dir), *ui])
         for name, port in self.worker_ports.items():
             unit_dir = prepare_unit_dir(settings, name)
             self._spawn(name, worker_arguments(name, port, unit_dir, self.speedup))
@@ -264,10 +273,11 @@ def announce(settings: LeaderSettings, cluster: SimulatedCluster) -> None:
     )
     broker = cluster.broker
     assert broker is not None
+    ui = f"  Web UI      {base}/\n" if settings.ui_dir is not None else ""
     print(
         f"""
 pioleader is up: a leader, {len(cluster.worker_ports)} simulated workers and mosquitto.
-  API         {base}/api   (documentation: {base}/docs)
+{ui}  API         {base}/api   (documentation: {base}/docs)
   MQTT        127.0.0.1:{broker.port} (websockets {broker.ws_port})
   Data        {cluster.data_dir}   (logs in {cluster.data_dir / "logs"})
 {units}

@@ -13,6 +13,7 @@ from fastapi import Response
 
 from pioleader.cluster import UnitRequest, fanout
 from pioleader.cluster.fanout import RequestFor
+from pioleader.errors import ApiError
 from pioleader.services import Services
 from pioleader.tasks import TaskAccepted
 
@@ -70,3 +71,16 @@ def fire_and_forget(
 def cache_for(response: Response, seconds: int) -> None:
     """Let browsers reuse a GET answer briefly, as upstream's UI expects."""
     response.headers["Cache-Control"] = f"public, max-age={seconds}"
+
+
+def unit_failure(unit: str, envelope: dict[str, Any]) -> ApiError:
+    """The error answer for one unit's failed envelope: the unit's own 4xx, else a 502."""
+    error = envelope["error"]
+    status = envelope.get("status_code")
+    return ApiError(
+        status if isinstance(status, int) and 400 <= status < 500 else 502,
+        error.get("message", f"{unit} did not answer."),
+        cause=f"{unit}: {error.get('cause') or error.get('message')}",
+        remediation=error.get("remediation")
+        or f"Check that {unit} is on and reachable, then retry.",
+    )

@@ -48,6 +48,12 @@ def set_job_setting(unit: str, experiment: str, job: str, setting: str) -> str:
     return job_setting(unit, experiment, job, setting) + "/set"
 
 
+def monitor_setting(unit: str, setting: str) -> str:
+    """Retained: a unit's presence (``$state``) and facts (``versions``), where upstream's
+    monitor job publishes them."""
+    return job_setting(unit, UNIVERSAL_EXPERIMENT, "monitor", setting)
+
+
 def blink(unit: str) -> str:
     """Ask a unit's monitor job to flash its LED (``$broadcast``: every unit's)."""
     return "/".join(

@@ -38,6 +38,8 @@ class UnitRequest:
     params: dict[str, str] = field(default_factory=dict)
     timeout: float | None = None
     task_timeout: float | None = None
+    # False: answer a task's 202 as it is, instead of polling the task to its end.
+    follow_tasks: bool = True
     # A file to send as multipart form data instead of a JSON body.
     file: FileField | None = None
     # Successful answers are returned as their raw bytes (zip files), not decoded as JSON.
@@ -112,7 +114,12 @@ class UnitClient:
         body = self._decode(response)
         if response.status >= 400:
             raise self._http_failure(response.status, body)
-        if response.status == 202 and isinstance(body, dict) and "result_url_path" in body:
+        if (
+            request.follow_tasks
+            and response.status == 202
+            and isinstance(body, dict)
+            and "result_url_path" in body
+        ):
             task_timeout = request.task_timeout or (
                 self._timeouts.read_seconds if is_read else self._timeouts.task_seconds
             )

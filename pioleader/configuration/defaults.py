@@ -196,6 +196,9 @@ max_upload_bytes=1073741824
 # Set a long random key to require it on every /api, /unit_api and /exports request
 # ("Authorization: Bearer <key>", or Basic with the key as password); empty: no authentication.
 api_key=
+# A web UI build to serve (the folder with its index.html, e.g. pioreactor/web/static of the
+# pioreactor wheel): files under /static/, index.html for every other page. Empty: API only.
+ui_dir=
 """
 
 

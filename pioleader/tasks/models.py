@@ -38,3 +38,8 @@ class TaskStatus(BaseModel):
     cause: str | None = None
     remediation: str | None = None
     progress: Any = Field(default=None, description="What a long task has done so far.")
+
+
+STILL_RUNNING: dict[int | str, dict[str, Any]] = {
+    202: {"model": TaskStatus, "description": "Still pending or running; poll again."}
+}

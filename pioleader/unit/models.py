@@ -82,6 +82,15 @@ class Version(BaseModel):
     version: str
 
 
+class SpaceBytes(BaseModel):
+    available_bytes: int
+    total_bytes: int
+
+
+class Ipv4Address(BaseModel):
+    ipv4_address: str
+
+
 class Health(BaseModel):
     status: Literal["ok"] = "ok"
     pioreactor_unit: str

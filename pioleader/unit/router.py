@@ -18,8 +18,15 @@ from fastapi import APIRouter, Path, Response
 from pioleader.bus import BusUnavailable, topics
 from pioleader.clock import format_timestamp, parse_timestamp
 from pioleader.errors import ApiError, error_responses
-from pioleader.tasks import TaskAccepted, TaskStatus
-from pioleader.unit import archive_router, config, plugins_router, update_router, usb_router
+from pioleader.tasks import STILL_RUNNING, TaskAccepted, TaskStatus
+from pioleader.unit import (
+    archive_router,
+    config,
+    plugins_router,
+    system_router,
+    update_router,
+    usb_router,
+)
 from pioleader.unit.bioreactor import check_value
 from pioleader.unit.calibrations import estimators_router as estimators
 from pioleader.unit.calibrations import router as calibrations
@@ -71,10 +78,7 @@ async def health_check(unit: UnitDep) -> Health:
     "/task_results/{task_id}",
     response_model=TaskStatus,
     response_model_exclude_none=True,
-    responses={
-        202: {"model": TaskStatus, "description": "Still pending or running; poll again."},
-        **error_responses(404),
-    },
+    responses={**STILL_RUNNING, **error_responses(404)},
 )
 async def get_task_status(
     task_id: Annotated[str, Path(max_length=100)], unit: UnitDep, response: Response
@@ -413,7 +417,7 @@ async def set_clock_time(body: SetClock, unit: UnitDep) -> TaskAccepted:
 
 def unit_api_router() -> APIRouter:
     """The whole unit API: the routes above and those of configuration, plugins, USB,
-    archives and calibrations."""
+    archives, calibrations and system reports."""
     whole = APIRouter()
     whole.include_router(router)
     whole.include_router(config.router)
@@ -425,4 +429,5 @@ def unit_api_router() -> APIRouter:
     whole.include_router(calibration_sessions.router)
     whole.include_router(calibrations.router)
     whole.include_router(estimators.router)
+    whole.include_router(system_router.router)
     return whole

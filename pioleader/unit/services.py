@@ -16,7 +16,7 @@ from typing import Protocol
 from pioleader import __version__
 from pioleader.api.descriptors.store import DescriptorCatalog, shipped_directory
 from pioleader.api.models.catalog import PioreactorModel
-from pioleader.bus import Bus
+from pioleader.bus import Bus, MqttBus
 from pioleader.clock import Clock
 from pioleader.configuration import ConfigFiles
 from pioleader.db import Database
@@ -31,6 +31,7 @@ from pioleader.unit.hardware import Hardware
 from pioleader.unit.jobs.base import BackgroundJob
 from pioleader.unit.manager import JobManager
 from pioleader.unit.plugins import Plugins
+from pioleader.unit.presence import Presence
 from pioleader.unit.registry import JobRegistry, unit_migrations
 
 logger = logging.getLogger("pioleader.unit")
@@ -161,6 +162,11 @@ async def open_unit(
             now=clock.now,
             running_jobs=lambda: {job.job_name for job in jobs.running_jobs()},
         )
+        # Only on a real broker connection (which carries the "lost" will): a test's
+        # recording bus sees only what its handlers publish.
+        presence = Presence(bus, name, __version__) if isinstance(bus, MqttBus) else None
+        if presence is not None:
+            presence.start()
         try:
             yield UnitServices(
                 name=name,
@@ -189,5 +195,7 @@ async def open_unit(
             )
         finally:
             await jobs.shutdown()
+            if presence is not None:
+                await presence.withdraw()
     finally:
         await db.close()

@@ -35,6 +35,7 @@ from pioleader.settings import (
 )
 from pioleader.unit.hardware import CultureParameters, Hardware, SimulatedHardware
 from pioleader.unit.jobs.catalog import HARDWARE_JOBS
+from pioleader.unit.presence import monitor_will
 from pioleader.unit.router import unit_api_router
 from pioleader.unit.services import Lifecycle, RecordingLifecycle, open_unit
 
@@ -125,6 +126,7 @@ def create_worker_app(
                 settings.mqtt,
                 client_id=f"pioleader-{settings.name}-unit-api",
                 override=overrides.bus,
+                will=monitor_will(settings.name),
             )
             model = next(
                 (

@@ -3,6 +3,10 @@ honest per-worker answer (fake units at the HTTP edge)."""
 
 from __future__ import annotations
 
+import io
+import json
+import zipfile
+
 import httpx
 
 from pioleader.configuration.secrets import MASK
@@ -178,3 +182,33 @@ async def test_unit_specific_config_of_leader_and_worker(
     offline = await client.patch("/api/config/units/pio01/specific", json={"code": code + "#\n"})
     assert offline.status_code == 502
     assert len((await client.get("/api/config/units/pio01/specific/history")).json()) == 1
+
+
+async def test_zipped_configs(
+    client: httpx.AsyncClient, services: Services, units: FakeUnits
+) -> None:
+    """It should zip the shared file (secrets masked), the leader's and each worker's own file,
+    and list a worker that did not answer in metadata.json instead of failing."""
+    await add_worker(client, "pio01")
+    await add_worker(client, "pio02")
+    services.settings.config_files.set_shared_values({("mqtt", "password"): "s3cret"})
+    units.handlers[UNIT_PORTS["pio01"]] = json_handler({"code": "[x]\na=1\n"})
+    units.down.add(UNIT_PORTS["pio02"])
+
+    response = await client.get("/api/config/zipped")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/zip"
+    assert "attachment" in response.headers["content-disposition"]
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    assert sorted(archive.namelist()) == [
+        "config.ini",
+        "config_leader.ini",
+        "config_pio01.ini",
+        "metadata.json",
+    ]
+    shared = archive.read("config.ini").decode()
+    assert "[mqtt]" in shared and "s3cret" not in shared and MASK in shared
+    assert archive.read("config_pio01.ini").decode() == "[x]\na=1\n"
+    metadata = json.loads(archive.read("metadata.json"))
+    assert metadata["units"] == ["leader", "pio01"]
+    assert list(metadata["errors"]) == ["pio02"]

@@ -724,3 +724,50 @@ async def test_add_worker_rejects_route_words(
     body = assert_error(await client.put("/api/workers", json={"pioreactor_unit": name}), 400)
     assert "pioreactor_unit" in body["cause"]
     assert await worker_rows(services) == []
+
+
+def task_answer(status: int, body: dict[str, Any]) -> Any:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, json=body)
+
+    return handler
+
+
+async def test_worker_task_result_proxied(client: httpx.AsyncClient, units: FakeUnits) -> None:
+    """It should ask the worker once, keep its 202 or 200, and point result_url_path back at
+    the leader's proxy."""
+    await add_worker(client, "pio01")
+    path = "/api/workers/pio01/task_results/abc123"
+    running = {"task_id": "abc123", "result_url_path": "/unit_api/task_results/abc123"}
+    units.handlers[UNIT_PORTS["pio01"]] = task_answer(202, {**running, "status": "running"})
+    response = await client.get(path)
+    assert response.status_code == 202
+    assert response.json() == {"task_id": "abc123", "result_url_path": path, "status": "running"}
+    assert [(s.method, s.path) for s in units.to(UNIT_PORTS["pio01"])] == [
+        ("GET", "/unit_api/task_results/abc123")
+    ]
+
+    done = {**running, "status": "succeeded", "result": {"pio01": 3}}
+    units.handlers[UNIT_PORTS["pio01"]] = task_answer(200, done)
+    response = await client.get(path)
+    assert response.status_code == 200
+    assert response.json()["result"] == {"pio01": 3}
+
+
+async def test_worker_task_result_errors(client: httpx.AsyncClient, units: FakeUnits) -> None:
+    """It should pass the worker's 404 on, answer 502 for an unreachable worker or a garbled
+    status, and 400 for an unknown worker or a task id that cannot be one."""
+    await add_worker(client, "pio01")
+    path = "/api/workers/pio01/task_results/abc123"
+    units.handlers[UNIT_PORTS["pio01"]] = task_answer(
+        404,
+        {"error": "Task not found", "cause": "no task abc123", "remediation": "x", "status": 404},
+    )
+    missing = await client.get(path)
+    assert missing.status_code == 404 and "abc123" in missing.json()["cause"]
+    units.handlers[UNIT_PORTS["pio01"]] = task_answer(200, {"task_id": "abc123"})
+    assert (await client.get(path)).status_code == 502
+    units.down.add(UNIT_PORTS["pio01"])
+    assert (await client.get(path)).status_code == 502
+    assert (await client.get("/api/workers/nope/task_results/abc123")).status_code == 400
+    assert (await client.get("/api/workers/pio01/task_results/a%20b")).status_code == 400

@@ -47,7 +47,24 @@ FOUNDATION = {
     ("GET", "/api/local_access_point"),
 }
 # Served under /api beyond the seed, on purpose, and documented in the README.
-EXTENSIONS = {("GET", "/api/config/shared/sync")}
+EXTENSIONS = {
+    ("GET", "/api/config/shared/sync"),
+    # What the official UI calls beyond the seed (upstream HEAD and its documentation).
+    ("GET", "/api/experiments/{experiment}/chart_preferences"),
+    ("PATCH", "/api/experiments/{experiment}/chart_preferences"),
+    ("GET", "/api/config/zipped"),
+    ("GET", "/api/workers/{pioreactor_unit}/task_results/{task_id}"),
+    # Paths of UI builds up to 25.11 (the newest on PyPI): pioleader/api/ui_compat.
+    ("GET", "/api/configs/config.ini"),
+    ("GET", "/api/is_local_access_point_active"),
+    ("GET", "/api/contrib/charts"),
+    ("GET", "/api/contrib/jobs"),
+    ("GET", "/api/contrib/automations/{automation_type}"),
+    ("GET", "/api/contrib/exportable_datasets"),
+    ("GET", "/api/experiment_profiles/running/experiments/{experiment}"),
+    ("GET", "/api/workers/{pioreactor_unit}/configuration"),
+    ("GET", "/api/units/{pioreactor_unit}/configuration"),
+}
 UNIT_API = {("GET", "/unit_api/health"), ("GET", "/unit_api/task_results/{task_id}")}
 
 

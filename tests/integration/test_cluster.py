@@ -117,6 +117,12 @@ async def test_killed_worker_fails_alone(cluster: SimulatedCluster, api) -> None
         mqtt_port(cluster), f"pioreactor/pio02/{E}/stirring/$state", until=lambda v: v == "lost"
     )
     assert lost == "lost"
+    # The UI shows units from their monitor state: the dead one lost, the others ready.
+    monitor = "pioreactor/{}/$experiment/monitor/$state"
+    port = mqtt_port(cluster)
+    assert await retained(port, monitor.format("pio02"), until=lambda v: v == "lost")
+    assert await retained(port, monitor.format("pio01")) == "ready"
+    assert await retained(port, monitor.format("leader")) == "ready"
 
     began = time.monotonic()
     versions = await task_result(api, await api.get("/api/units/$broadcast/versions/app"))

@@ -1,7 +1,8 @@
 """Endpoints for the cluster's configuration (behaviour §3.7, §7).
 
 GET/PATCH /api/config/shared, GET /api/config/shared/history, GET /api/config/units/{unit},
-GET/PATCH /api/config/units/{unit}/specific, GET /api/config/units/{unit}/specific/history.
+GET/PATCH /api/config/units/{unit}/specific, GET /api/config/units/{unit}/specific/history,
+and GET /api/config/zipped (every file in one zip, as the UI's download button asks).
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, Response
 
+from pioleader.api.config.archive import zip_configs
 from pioleader.api.config.models import (
     ConfigCode,
     ConfigVersion,
@@ -19,6 +21,7 @@ from pioleader.api.config.models import (
     SharedConfigUpdated,
 )
 from pioleader.api.config.store import SHARED_FILENAME, unit_filename
+from pioleader.api.dispatch import unit_failure
 from pioleader.cluster import UnitRequest, fanout
 from pioleader.cluster.targets import BROADCAST
 from pioleader.configuration.secrets import mask_sections, mask_text, restore_secrets
@@ -61,18 +64,6 @@ async def _single_unit(services: Services, pioreactor_unit: str) -> str:
             remediation="Name the unit, e.g. /api/config/units/pio01/specific.",
         )
     return await services.targets.require_unit(pioreactor_unit)
-
-
-def _unit_failure(unit: str, envelope: dict[str, Any]) -> ApiError:
-    error = envelope["error"]
-    status = envelope.get("status_code")
-    return ApiError(
-        status if isinstance(status, int) and 400 <= status < 500 else 502,
-        error.get("message", f"{unit} did not answer."),
-        cause=f"{unit}: {error.get('cause') or error.get('message')}",
-        remediation=error.get("remediation")
-        or f"Check that {unit} is on and reachable, then retry.",
-    )
 
 
 @router.get("/shared", responses={**PLAIN_TEXT, **error_responses()})
@@ -135,7 +126,7 @@ async def get_config_for_pioreactor_unit(
     envelopes = await fanout(services.units, workers, UnitRequest("GET", "/unit_api/config/merged"))
     errors = {unit: envelope for unit, envelope in envelopes.items() if not envelope["ok"]}
     if pioreactor_unit != BROADCAST and errors:
-        raise _unit_failure(pioreactor_unit, errors[pioreactor_unit])
+        raise unit_failure(pioreactor_unit, errors[pioreactor_unit])
     configs.update({u: e["value"] for u, e in envelopes.items() if e["ok"]})
     if not services.unit.reveal_secrets:
         configs = {unit: mask_sections(sections) for unit, sections in configs.items()}
@@ -162,7 +153,7 @@ async def get_specific_config_for_pioreactor_unit(
         )
     ).as_json()
     if not envelope["ok"]:
-        raise _unit_failure(unit, envelope)
+        raise unit_failure(unit, envelope)
     return PlainTextResponse(_shown(services, str(envelope["value"].get("code", ""))))
 
 
@@ -195,7 +186,7 @@ async def update_specific_config_for_pioreactor_unit(
             )
         ).as_json()
         if not envelope["ok"]:
-            raise _unit_failure(unit, envelope)
+            raise unit_failure(unit, envelope)
     await services.config_store.record_version(unit_filename(unit), text, now)
     return {"status": "success"}
 
@@ -212,3 +203,43 @@ async def get_specific_config_history_for_pioreactor_unit(
     unit = await _single_unit(services, pioreactor_unit)
     versions = await services.config_store.history([unit_filename(unit), f"config_{unit}.ini"])
     return _history(services, versions)
+
+
+@router.get(
+    "/zipped",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "config.ini, each unit's config_<unit>.ini, and metadata.json.",
+            "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+        },
+        **error_responses(),
+    },
+)
+async def get_zipped_configs(services: ServicesDep, now: NowDep) -> Response:
+    """Every configuration file of the cluster in one zip: the shared file and each unit's own.
+    A worker that does not answer is listed in metadata.json's errors instead of failing all."""
+    leader = services.settings.leader_hostname
+    files = services.unit.config_files
+    texts = {leader: await asyncio.to_thread(files.read_text, files.unit_path)}
+    workers = [unit for unit in await services.targets.expand_to_units(BROADCAST) if unit != leader]
+    envelopes = await fanout(
+        services.units,
+        workers,
+        UnitRequest("GET", "/unit_api/config/specific", params={"format": "json"}),
+    )
+    texts.update({u: str(e["value"].get("code", "")) for u, e in envelopes.items() if e["ok"]})
+    errors = {u: e["error"].get("message", "") for u, e in envelopes.items() if not e["ok"]}
+    shared = await services.config_sync.shared_text()
+    archive = await asyncio.to_thread(
+        zip_configs,
+        _shown(services, shared),
+        {unit: _shown(services, text) for unit, text in texts.items()},
+        errors,
+        now,
+    )
+    return Response(
+        archive,
+        media_type="application/zip",
+        headers={"Content-Disposition": 'attachment; filename="config_files.zip"'},
+    )

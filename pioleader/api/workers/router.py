@@ -2,7 +2,8 @@
 
 GET/PUT /api/workers, GET/DELETE /api/workers/{pioreactor_unit},
 PUT /api/workers/{pioreactor_unit}/is_active, GET/PUT /api/workers/{pioreactor_unit}/model,
-GET /api/workers/{pioreactor_unit}/experiment.
+GET /api/workers/{pioreactor_unit}/experiment, GET /api/workers/{pioreactor_unit}/task_results/
+{task_id} (a worker's task, polled through the leader).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response
 
 from pioleader.api.assignments.service import publish_assignment
-from pioleader.api.dispatch import STOP_ALL_JOBS, cache_for, fire_and_forget
+from pioleader.api.dispatch import STOP_ALL_JOBS, cache_for, fire_and_forget, unit_failure
 from pioleader.api.workers.models import (
     Status,
     Worker,
@@ -28,6 +29,7 @@ from pioleader.cluster import UnitRequest
 from pioleader.deps import NowDep, ServicesDep
 from pioleader.errors import ApiError, error_responses, not_found
 from pioleader.services import Services
+from pioleader.tasks import STILL_RUNNING, TaskStatus
 
 router = APIRouter(tags=["workers"])
 
@@ -208,4 +210,45 @@ async def get_experiment_assignment_for_worker(
         experiment=experiment,
         model_name=worker.model_name,
         model_version=worker.model_version,
+    )
+
+
+@router.get(
+    "/api/workers/{pioreactor_unit}/task_results/{task_id}",
+    response_model=TaskStatus,
+    response_model_exclude_none=True,
+    responses={**STILL_RUNNING, **error_responses(404, 502)},
+)
+async def get_task_result_for_worker(
+    pioreactor_unit: UnitPath,
+    task_id: Annotated[str, Path(max_length=100, pattern=r"^[A-Za-z0-9_.\-]+$")],
+    services: ServicesDep,
+    response: Response,
+) -> TaskStatus:
+    """A task of a worker, asked of the worker once: 202 while it runs, 200 when it ended.
+
+    Its ``result_url_path`` points back here, so a browser that can reach only the leader
+    polls through it."""
+    cache_for(response, 0)
+    worker = await services.targets.require_worker(pioreactor_unit)
+    envelope = (
+        await services.units.call(
+            worker, UnitRequest("GET", f"/unit_api/task_results/{task_id}", follow_tasks=False)
+        )
+    ).as_json()
+    if not envelope["ok"]:
+        raise unit_failure(worker, envelope)
+    try:
+        status = TaskStatus.model_validate(envelope["value"])
+    except ValueError as error:
+        raise ApiError(
+            502,
+            f"{worker} answered an invalid task status.",
+            cause=f"{worker}: {error}",
+            remediation=f"Check that {worker} runs a compatible unit API.",
+        ) from error
+    if status.status in ("pending", "running"):
+        response.status_code = 202
+    return status.model_copy(
+        update={"result_url_path": f"/api/workers/{worker}/task_results/{status.task_id}"}
     )

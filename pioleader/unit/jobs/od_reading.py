@@ -146,6 +146,8 @@ class ODBlank(BackgroundJob):
 
     job_name = "od_blank"
     help = "Measure the OD of the media alone (the blank), per channel."
+    # All channels' means in one retained setting, where the UI's Pioreactor cards read them.
+    published_settings: ClassVar[dict[str, Setting]] = {"means": Setting("json", persist=True)}
     options: ClassVar[dict[str, Option]] = {
         "n_samples": Option("integer", "Readings averaged per channel.", 20),
     }
@@ -172,8 +174,9 @@ class ODBlank(BackgroundJob):
             if not await self.pause(0.05):
                 return
         stamp = format_timestamp(self.context.clock.now())
-        for channel, values in samples.items():
-            mean = statistics.fmean(values)
+        means = {channel: statistics.fmean(values) for channel, values in samples.items()}
+        await self.publish_setting("means", means)
+        for channel, mean in means.items():
             await self.publish_data(
                 f"od_blank/mean/{channel}",
                 {

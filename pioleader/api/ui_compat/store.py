@@ -1,0 +1,1 @@
+"""Nothing stored: every compatibility route reads through the handler it stands for."""
