@@ -44,10 +44,6 @@ PAGES = [
 
 # Requests of the 25.11 build that fail today, and why. Remove an entry when it passes.
 EXPECTED_FAILURES_25_11: dict[str, set[str]] = {
-    "/calibrations": {
-        "GET /api/workers/$broadcast/calibrations",  # calibrations: issue 7, not merged yet
-        "GET /undefined",  # the UI polls the result_url_path of the 404 above
-    },
     # 25.11's config editor lists files at /api/configs and reads their history at
     # /api/configs/{filename}/history; the seed's paths are /api/config/...
     "/config": {"GET /api/configs", "GET /api/configs/config.ini/history"},
@@ -56,7 +52,7 @@ EXPECTED_FAILURES_25_11: dict[str, set[str]] = {
 }
 # Pages whose script errors follow from the failures above (a missing list is not iterable),
 # and /plugins, where 25.11 expects a list of installed plugins where the seed answers a task.
-EXPECTED_SCRIPT_ERRORS_25_11 = {"/calibrations", "/config", "/leader", "/plugins"}
+EXPECTED_SCRIPT_ERRORS_25_11 = {"/config", "/leader", "/plugins"}
 
 
 class Watcher:
