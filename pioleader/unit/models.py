@@ -87,6 +87,11 @@ class SpaceBytes(BaseModel):
     total_bytes: int
 
 
+class DirectoryListing(BaseModel):
+    dirs: list[str] = Field(description="Names of the subdirectories, sorted.")
+    files: list[str] = Field(description="Names of the files, sorted.")
+
+
 class Ipv4Address(BaseModel):
     ipv4_address: str
 

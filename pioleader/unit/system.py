@@ -1,4 +1,5 @@
-"""What a unit reports about its computer: disk, memory, address (``system_router.py``).
+"""What a unit reports about its computer: disk, memory, address, and its data directory's
+files for the file browser (``system_router.py``).
 
 Each function reads files or the OS: call them from a thread.
 """
@@ -48,3 +49,36 @@ def ipv4_address(files: ConfigFiles, unit: str, leader: str) -> str:
             or ""
         )
     return ""
+
+
+class OutsideDataDir(ValueError):
+    """A browsed path that is not inside the data directory (``..``, an absolute path, a
+    symbolic link leading out, or a character no file name has)."""
+
+
+def inside_data_dir(data_dir: Path, relative: str) -> Path:
+    """The real path of ``relative`` under ``data_dir``; OutsideDataDir if it would leave it
+    (the check is on the resolved path, so symbolic links cannot lead out)."""
+    parts = [part for part in relative.split("/") if part not in ("", ".")]
+    if ".." in parts or "\x00" in relative:
+        raise OutsideDataDir(relative)
+    base = data_dir.resolve()
+    target = base.joinpath(*parts).resolve()
+    if not target.is_relative_to(base):
+        raise OutsideDataDir(relative)
+    return target
+
+
+def list_directory(directory: Path) -> tuple[list[str], list[str]]:
+    """(subdirectory names, file names) of ``directory``, each sorted. Symbolic links are
+    left out: they may lead out of the data directory."""
+    dirs: list[str] = []
+    files: list[str] = []
+    for entry in os.scandir(directory):
+        if entry.is_symlink():
+            continue
+        if entry.is_dir():
+            dirs.append(entry.name)
+        elif entry.is_file():
+            files.append(entry.name)
+    return sorted(dirs), sorted(files)

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from pioleader.api.units.router import ACCESS_POINT_FLAG
-from tests.conftest import create_experiment
+from tests.conftest import add_worker, create_experiment
 
 SAME_AS = [
     ("/api/configs/config.ini", "/api/config/shared"),
@@ -62,3 +62,64 @@ async def test_unit_configuration(client: httpx.AsyncClient, prefix: str) -> Non
     assert "mqtt" in answer.json()["leader"]
     unknown = await client.get(f"{prefix}/nobody/configuration")
     assert unknown.status_code == 400 and "nobody" in unknown.json()["cause"]
+
+
+async def test_config_editor_lists_reads_writes_and_keeps_history(
+    client: httpx.AsyncClient,
+) -> None:
+    """It should list config.ini and each unit's file, and read, write (the editor's body,
+    which names the file again) and list the history of each as the seed's paths do."""
+    await add_worker(client, "pio01")
+    assert (await client.get("/api/configs")).json() == [
+        "config.ini",
+        "config_leader.ini",
+        "config_pio01.ini",
+    ]
+    shared = (await client.get("/api/config/shared")).text
+    code = shared + "\n[ui.compat]\nseen=1\n"
+    saved = await client.patch("/api/configs/config.ini", json={"code": code, "filename": "x"})
+    assert saved.status_code == 200, saved.text
+    assert (await client.get("/api/configs/config.ini")).text == code
+    history = (await client.get("/api/configs/config.ini/history")).json()
+    assert history == (await client.get("/api/config/shared/history")).json()
+    assert history[0]["data"] == code
+
+    own = "[stirring.config]\ninitial_target_rpm=250\n"
+    body = {"code": own, "filename": "config_leader.ini"}
+    assert (await client.patch("/api/configs/config_leader.ini", json=body)).status_code == 200
+    assert (await client.get("/api/configs/config_leader.ini")).text == own
+    assert (await client.get("/api/config/units/leader/specific")).text == own
+    history = (await client.get("/api/configs/config_leader.ini/history")).json()
+    assert [version["data"] for version in history] == [own]
+
+
+@pytest.mark.parametrize("filename", ["nobody.ini", "config_nobody.ini", "config_.ini", "x"])
+async def test_config_editor_refuses_unknown_files(
+    client: httpx.AsyncClient, filename: str
+) -> None:
+    """It should answer 404 with the error body for a file that is not the cluster's, and
+    write nothing."""
+    before = (await client.get("/api/configs/config.ini/history")).json()
+    for method, path in [
+        ("GET", f"/api/configs/{filename}"),
+        ("GET", f"/api/configs/{filename}/history"),
+        ("PATCH", f"/api/configs/{filename}"),
+    ]:
+        response = await client.request(method, path, json={"code": "[a]\nb=1\n"})
+        assert response.status_code == 404, (method, path)
+        assert filename in response.json()["cause"]
+        assert "GET /api/configs" in response.json()["remediation"]
+    assert (await client.get("/api/configs/config.ini/history")).json() == before
+
+
+async def test_config_editor_refuses_bad_text_naming_the_line(client: httpx.AsyncClient) -> None:
+    """It should refuse text the seed's path refuses, with the same error, and keep the file."""
+    before = (await client.get("/api/configs/config.ini")).text
+    bad = {"code": before + "\n[mqtt]\nbroker_port=1\n", "filename": "config.ini"}
+    old = await client.patch("/api/configs/config.ini", json=bad)
+    seed = await client.patch("/api/config/shared", json={"code": bad["code"]})
+    assert old.status_code == seed.status_code == 400
+    assert old.json() == seed.json()
+    assert (await client.get("/api/configs/config.ini")).text == before
+    missing = await client.patch("/api/configs/config.ini", json={"filename": "config.ini"})
+    assert missing.status_code == 400 and "code" in missing.json()["cause"]

@@ -55,7 +55,10 @@ EXTENSIONS = {
     ("GET", "/api/config/zipped"),
     ("GET", "/api/workers/{pioreactor_unit}/task_results/{task_id}"),
     # Paths of UI builds up to 25.11 (the newest on PyPI): pioleader/api/ui_compat.
-    ("GET", "/api/configs/config.ini"),
+    ("GET", "/api/configs"),
+    ("GET", "/api/configs/{filename}"),
+    ("PATCH", "/api/configs/{filename}"),
+    ("GET", "/api/configs/{filename}/history"),
     ("GET", "/api/is_local_access_point_active"),
     ("GET", "/api/contrib/charts"),
     ("GET", "/api/contrib/jobs"),

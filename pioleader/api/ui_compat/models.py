@@ -1,9 +1,11 @@
 """The compatibility routes answer the models of the routes they stand for; only the text
-answers are described here."""
+answers and the config editor's body are described here."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from pioleader.errors import error_responses
 
@@ -17,3 +19,13 @@ def text_responses(description: str, **schema: Any) -> dict[int | str, dict[str,
         },
         **error_responses(),
     }
+
+
+class ConfigFileCode(BaseModel):
+    """The config editor's body: the file's whole text, and its name again (ignored: the
+    path names the file)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    code: str = Field(max_length=1_000_000, description="INI text of the whole file.")
+    filename: str | None = Field(default=None, max_length=80, description="Ignored.")
