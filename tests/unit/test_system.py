@@ -106,8 +106,10 @@ async def test_file_browser_stays_inside_the_data_directory(
         assert response.status_code in (400, 404), path
         assert "not yours" not in response.text
         assert response.json()["remediation"]
-    refused = await client.get("/unit_api/system/path/escape/secret.txt")
-    assert refused.status_code == 400 and "data directory" in refused.json()["error"]
+    for path in ("escape/secret.txt", "escape.txt", "%2e%2e/x", "storage/%2e%2e/%2e%2e"):
+        refused = await client.get(f"/unit_api/system/path/{path}")
+        assert refused.status_code == 400, path
+        assert "data directory" in refused.json()["error"]
     missing = await client.get("/unit_api/system/path/no/such/file")
     assert missing.status_code == 404 and "no/such/file" in missing.json()["cause"]
     listed = (await client.get("/unit_api/system/path/")).json()
