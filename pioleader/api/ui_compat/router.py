@@ -122,9 +122,11 @@ async def get_config_files(services: ServicesDep) -> list[str]:
 async def get_config_file(filename: FilenamePath, services: ServicesDep) -> PlainTextResponse:
     """The same as GET /api/config/shared or /api/config/units/{unit}/specific."""
     unit = await _config_unit(services, filename)
-    if unit is None:
-        return await get_shared_config(services)
-    return await get_specific_config_for_pioreactor_unit(unit, services)
+    return await (
+        get_shared_config(services)
+        if unit is None
+        else get_specific_config_for_pioreactor_unit(unit, services)
+    )
 
 
 @router.patch(
@@ -138,9 +140,11 @@ async def update_config_file(
     """The same as PATCH /api/config/shared or /api/config/units/{unit}/specific."""
     unit = await _config_unit(services, filename)
     code = ConfigCode(code=body.code)
-    if unit is None:
-        return await update_shared_config(code, services)
-    return await update_specific_config_for_pioreactor_unit(unit, code, services, now)
+    return await (
+        update_shared_config(code, services)
+        if unit is None
+        else update_specific_config_for_pioreactor_unit(unit, code, services, now)
+    )
 
 
 @router.get(
@@ -153,9 +157,11 @@ async def get_config_file_history(
 ) -> list[ConfigVersion]:
     """The same as GET /api/config/shared/history or …/units/{unit}/specific/history."""
     unit = await _config_unit(services, filename)
-    if unit is None:
-        return await get_shared_config_history(services)
-    return await get_specific_config_history_for_pioreactor_unit(unit, services)
+    return await (
+        get_shared_config_history(services)
+        if unit is None
+        else get_specific_config_history_for_pioreactor_unit(unit, services)
+    )
 
 
 def ui_compat_router(seed_routes: Iterable[BaseRoute]) -> APIRouter:
