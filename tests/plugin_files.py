@@ -108,11 +108,16 @@ class Shadow(LedAutomationContrib):
     automation_name = "silent"  # a built-in name: refused, the built-in stays
     display_name = "Shadow"
     description = "Never runs."
+
+
+class Sketch(LedAutomationContrib):
+    automation_name = "sketch"  # no display_name nor description: refused
 """
 
 
 def write_automation_plugin(plugins_folder: Path, stem: str = "beacon") -> Path:
-    """A single-file plugin adding the LED automation ``beacon`` (and a clashing ``silent``)."""
+    """A single-file plugin adding the LED automation ``beacon`` (and a clashing ``silent``, and
+    an incomplete ``sketch``, both refused)."""
     plugins_folder.mkdir(parents=True, exist_ok=True)
     path = plugins_folder / f"{stem}.py"
     path.write_text(AUTOMATION_MODULE)

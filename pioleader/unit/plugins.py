@@ -33,7 +33,7 @@ from types import ModuleType
 from typing import Any
 
 from pioleader.errors import ApiError
-from pioleader.unit.jobs.automation import Automation, AutomationJob
+from pioleader.unit.jobs.automation import Automation, AutomationJob, Field
 from pioleader.unit.jobs.base import BackgroundJob
 from pioleader.unit.jobs.catalog import AUTOMATION_BASES
 
@@ -211,6 +211,17 @@ def _automations_in(module: ModuleType) -> list[tuple[str, type[Automation[Any]]
     return found
 
 
+def _well_formed(automation: type[Automation[Any]]) -> bool:
+    """What describing and running the automation relies on."""
+    fields = getattr(automation, "fields", None)
+    return (
+        isinstance(getattr(automation, "display_name", None), str)
+        and isinstance(getattr(automation, "description", None), str)
+        and isinstance(fields, dict)
+        and all(isinstance(k, str) and isinstance(v, Field) for k, v in fields.items())
+    )
+
+
 def _skip(loaded: Loaded, plugin: str, reason: str) -> None:
     logger.warning("plugin %s: %s", plugin, reason)
     loaded.errors[plugin] = reason
@@ -279,6 +290,13 @@ class Plugins:
             name = automation.automation_name
             if not isinstance(runner, type) or not issubclass(runner, AutomationJob):
                 _skip(loaded, plugin, f"{job_name} does not run on this unit; skipped")
+            elif not _well_formed(automation):
+                _skip(
+                    loaded,
+                    plugin,
+                    f"{job_name} {name!r} needs string display_name and description and a "
+                    "dict of Field as fields; skipped",
+                )
             elif name in runner.automations or name in added:
                 _skip(loaded, plugin, f"{job_name} {name!r} is already defined; skipped")
             else:

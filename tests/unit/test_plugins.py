@@ -4,9 +4,11 @@ jobs plugins add, and the refusals."""
 from __future__ import annotations
 
 import base64
+import logging
 from pathlib import Path
 
 import httpx
+import pytest
 
 from pioleader.broker import Mosquitto
 from pioleader.unit.jobs.led import LedAutomation
@@ -183,16 +185,22 @@ async def test_plugins_add_descriptors(unit_client: httpx.AsyncClient, unit: Uni
 
 
 async def test_single_file_plugin_adds_an_automation(
-    unit_client: httpx.AsyncClient, unit: UnitServices, broker: Mosquitto
+    unit_client: httpx.AsyncClient,
+    unit: UnitServices,
+    broker: Mosquitto,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """It should offer a plugin's LED automation in the capabilities and run it through
-    led_automation, keep the built-in when a plugin reuses its name, and still refuse unknown
-    names; removing the plugin removes the automation."""
+    led_automation, keep the built-in when a plugin reuses its name, skip an incomplete one,
+    and still refuse unknown names; removing the plugin removes the automation."""
     path = write_automation_plugin(unit.plugins.folder)
-    await unit.reload_plugins()
-    assert unit.plugins.loaded.errors == {
-        "beacon": "led_automation 'silent' is already defined; skipped"
-    }
+    with caplog.at_level(logging.WARNING, "pioleader.plugins"):
+        await unit.reload_plugins()
+    assert [r.getMessage() for r in caplog.records] == [
+        "plugin beacon: led_automation 'silent' is already defined; skipped",
+        "plugin beacon: led_automation 'sketch' needs string display_name and description and "
+        "a dict of Field as fields; skipped",
+    ]
     capabilities = (await unit_client.get("/unit_api/capabilities")).json()
     led = {c["automation_name"]: c for c in capabilities if c["job_name"] == "led_automation"}
     assert set(led) == {"beacon", "light_dark_cycle", "silent"}
