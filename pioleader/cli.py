@@ -164,7 +164,11 @@ def run_ingester(args: argparse.Namespace) -> int:
         for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.add_signal_handler(signum, stop.set)
         await ingest(
-            settings.database_path, settings.mqtt, leader=settings.leader_hostname, stop=stop
+            settings.database_path,
+            settings.mqtt,
+            leader=settings.leader_hostname,
+            stop=stop,
+            data_dir=settings.data_dir,
         )
 
     asyncio.run(main())

@@ -78,3 +78,47 @@ def write_file_plugin(plugins_folder: Path, stem: str, job_name: str) -> Path:
     path = plugins_folder / f"{stem}.py"
     path.write_text(job_module(job_name, "1.2.3"))
     return path
+
+
+AUTOMATION_MODULE = """
+from typing import ClassVar
+
+from pioleader.unit.jobs.automation import Event, Field
+from pioleader.unit.jobs.led import LedAutomationContrib
+
+__plugin_version__ = "0.2.0"
+
+
+class Beacon(LedAutomationContrib):
+    automation_name = "beacon"
+    display_name = "Beacon"
+    description = "Reports its brightness every run."
+    fields: ClassVar[dict[str, Field]] = {
+        "brightness": Field("float", 5.0, "How bright.", "Brightness", "%", 0.0, 100.0),
+    }
+
+    def period_seconds(self) -> float:
+        return 60.0
+
+    async def execute(self) -> Event:
+        return Event("Beaconed", f"brightness {self.setting('brightness')}")
+
+
+class Shadow(LedAutomationContrib):
+    automation_name = "silent"  # a built-in name: refused, the built-in stays
+    display_name = "Shadow"
+    description = "Never runs."
+
+
+class Sketch(LedAutomationContrib):
+    automation_name = "sketch"  # no display_name nor description: refused
+"""
+
+
+def write_automation_plugin(plugins_folder: Path, stem: str = "beacon") -> Path:
+    """A single-file plugin adding the LED automation ``beacon`` (and a clashing ``silent``, and
+    an incomplete ``sketch``, both refused)."""
+    plugins_folder.mkdir(parents=True, exist_ok=True)
+    path = plugins_folder / f"{stem}.py"
+    path.write_text(AUTOMATION_MODULE)
+    return path

@@ -17,6 +17,7 @@ import json
 import logging
 import sqlite3
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
@@ -27,12 +28,14 @@ from pioleader.bus.publisher import BusUnavailable, Will
 from pioleader.bus.topics import UNIVERSAL_EXPERIMENT
 from pioleader.clock import Clock, SystemClock, format_timestamp
 from pioleader.db import Database, app_migrations
+from pioleader.ingester.plugin_topics import load_plugin_routes
 from pioleader.ingester.receiver import MqttReceiver
 from pioleader.ingester.store import BatchResult, Status, save_status, write_batch
 from pioleader.ingester.topics import (
     SUBSCRIPTIONS,
     BadPayload,
     Message,
+    Route,
     Row,
     Table,
     route,
@@ -86,8 +89,11 @@ class Ingester:
         log_interval: float = 60.0,
         reconnect_delay: float = 1.0,
         retry_delay: float = 1.0,
+        extra_routes: Mapping[str, Route] | None = None,
     ) -> None:
         self._db = database
+        # Topics (after pioreactor/<unit>/<experiment>/) that plugins declared; see plugin_topics.
+        self._extra_routes = dict(extra_routes or {})
         self._leader = leader
         self._clock = clock or SystemClock()
         self._flush_interval = flush_interval
@@ -110,7 +116,10 @@ class Ingester:
             mqtt,
             # Stable, so that the broker keeps our session (and queues for us) across restarts.
             client_id=client_id or f"pioleader-ingester-{leader}",
-            subscriptions=SUBSCRIPTIONS,
+            subscriptions=(
+                *SUBSCRIPTIONS,
+                *(f"pioreactor/+/+/{rest}" for rest in sorted(self._extra_routes)),
+            ),
             on_message=self._on_message,
             reconnect_delay=reconnect_delay,
         )
@@ -202,7 +211,7 @@ class Ingester:
             counters.ignored += 1
             return
         unit, experiment, rest = parts
-        found = route(rest)
+        found = route(rest) or self._extra_routes.get(rest)
         if found is None:
             counters.ignored += 1
             return
@@ -333,15 +342,22 @@ def _write_transaction(
 
 
 async def run_ingester(
-    database_path: Path, mqtt: MqttSettings, *, leader: str, stop: asyncio.Event
+    database_path: Path,
+    mqtt: MqttSettings,
+    *,
+    leader: str,
+    stop: asyncio.Event,
+    data_dir: Path | None = None,
 ) -> None:
-    """Run an ingester on the application database until ``stop`` is set (the CLI's loop)."""
+    """Run an ingester on the application database until ``stop`` is set (the CLI's loop),
+    storing too the topics that the plugins of ``data_dir`` declare."""
     # Upstream's ingester does not enforce foreign keys either: rows of an experiment the
     # leader has not created (yet) are kept, not lost.
     database = Database(database_path, migrations=app_migrations(), foreign_keys=False)
     await database.open()
     try:
-        ingester = Ingester(database, mqtt, leader=leader)
+        extra = {} if data_dir is None else await load_plugin_routes(database, data_dir)
+        ingester = Ingester(database, mqtt, leader=leader, extra_routes=extra)
         await ingester.start()
         logger.info("ingesting from %s:%d into %s", mqtt.host, mqtt.port, database_path)
         try:

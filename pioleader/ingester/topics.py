@@ -292,6 +292,38 @@ def _profile_run(message: Message) -> Row:
     return (_now(message), name, message.experiment)
 
 
+def _scalar(value: Any, what: str) -> Any:
+    if value is None or isinstance(value, str | int | float):
+        return value
+    raise BadPayload(f"{what} must be a number, a string or null, got {type(value).__name__}")
+
+
+RECEIVED_AT = "$received_at"
+
+
+def declared_route(
+    table: str, columns: dict[str, str], timestamp_columns: frozenset[str] = frozenset()
+) -> Route:
+    """The route of a plugin's declared topic: each column takes the payload key it names
+    (``$received_at`` for the arrival time); ``timestamp_columns`` are normalised timestamps,
+    the others must be scalars. Names must be checked against the database by the caller."""
+    keys = tuple(columns.items())
+
+    def parse(message: Message) -> Row:
+        body = _json_object(message)
+        values = []
+        for column, key in keys:
+            if key == RECEIVED_AT:
+                values.append(_now(message))
+            elif column in timestamp_columns:
+                values.append(_timestamp(_field(body, key), key))
+            else:
+                values.append(_scalar(_field(body, key), key))
+        return (*_scope(message), *values)
+
+    return Route(_table(table, *columns), parse)
+
+
 # -- the routing table -------------------------------------------------------------------------
 
 OD_READINGS = _table("od_readings", "timestamp", "od_reading", "angle", "channel")

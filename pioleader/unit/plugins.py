@@ -4,7 +4,9 @@ A plugin is either a Python distribution with an entry point in the ``pioreactor
 group, installed by pip into the unit's own plugin environment (``<data dir>/plugins_site``,
 so that simulated units sharing one Python keep separate plugins), or a single ``.py`` file in
 the unit's plugins folder (``<data dir>/plugins``). Loading a plugin imports its module; every
-subclass of ``BackgroundJob`` defined there with a ``job_name`` joins the unit's job catalog.
+subclass of ``BackgroundJob`` defined there with a ``job_name`` joins the unit's job catalog, and
+every subclass of ``DosingAutomationContrib``, ``TemperatureAutomationContrib`` or
+``LedAutomationContrib`` with an ``automation_name`` joins that automation job, on this unit only.
 
 Installs run pip in a subprocess (never on the event loop). Who may install what is the
 ``PluginPolicy``: installs can be switched off per unit (``[pioleader] allow_plugin_installs``
@@ -31,7 +33,9 @@ from types import ModuleType
 from typing import Any
 
 from pioleader.errors import ApiError
+from pioleader.unit.jobs.automation import Automation, AutomationJob, Field
 from pioleader.unit.jobs.base import BackgroundJob
+from pioleader.unit.jobs.catalog import AUTOMATION_BASES
 
 logger = logging.getLogger("pioleader.plugins")
 
@@ -174,6 +178,8 @@ class PluginInfo:
 class Loaded:
     plugins: list[PluginInfo] = field(default_factory=list)
     jobs: dict[str, type[BackgroundJob]] = field(default_factory=dict)
+    # Automations a plugin adds, by the job that runs them.
+    automations: dict[str, dict[str, type[Automation[Any]]]] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
 
 
@@ -189,6 +195,36 @@ def _jobs_in(module: ModuleType) -> list[type[BackgroundJob]]:
         ):
             found.append(value)
     return found
+
+
+def _automations_in(module: ModuleType) -> list[tuple[str, type[Automation[Any]]]]:
+    """``(job_name, automation class)`` of every plugin automation the module defines."""
+    found = []
+    for value in vars(module).values():
+        if not isinstance(value, type) or value.__module__ != module.__name__:
+            continue
+        if not isinstance(getattr(value, "automation_name", None), str):
+            continue
+        for job_name, base in AUTOMATION_BASES.items():
+            if issubclass(value, base) and value is not base:
+                found.append((job_name, value))
+    return found
+
+
+def _well_formed(automation: type[Automation[Any]]) -> bool:
+    """What describing and running the automation relies on."""
+    fields = getattr(automation, "fields", None)
+    return (
+        isinstance(getattr(automation, "display_name", None), str)
+        and isinstance(getattr(automation, "description", None), str)
+        and isinstance(fields, dict)
+        and all(isinstance(k, str) and isinstance(v, Field) for k, v in fields.items())
+    )
+
+
+def _skip(loaded: Loaded, plugin: str, reason: str) -> None:
+    logger.warning("plugin %s: %s", plugin, reason)
+    loaded.errors[plugin] = reason
 
 
 def _attr(module: ModuleType | None, name: str, default: str) -> str:
@@ -222,14 +258,49 @@ class Plugins:
         return loaded
 
     def catalog(self) -> dict[str, type[BackgroundJob]]:
-        return {**self.loaded.jobs, **self._built_in}
+        return {**self.loaded.jobs, **self._built_in, **self._extended_automation_jobs()}
+
+    def _extended_automation_jobs(self) -> dict[str, type[BackgroundJob]]:
+        """Each automation job with plugin automations, as a subclass private to this unit
+        (units hosted in one process must not see each other's plugins)."""
+        extended: dict[str, type[BackgroundJob]] = {}
+        for job_name, added in self.loaded.automations.items():
+            job = self._built_in[job_name]
+            assert issubclass(job, AutomationJob)
+            extended[job_name] = type(
+                job.__name__,
+                (job,),
+                {
+                    "__module__": job.__module__,
+                    "__doc__": job.__doc__,
+                    "automation_classes": (*job.automation_classes, *added.values()),
+                },
+            )
+        return extended
 
     def _add_jobs(self, plugin: str, module: ModuleType, loaded: Loaded) -> None:
         for job in _jobs_in(module):
             if job.job_name in self._built_in or job.job_name in loaded.jobs:
-                loaded.errors[plugin] = f"job {job.job_name!r} is already defined; skipped"
+                _skip(loaded, plugin, f"job {job.job_name!r} is already defined; skipped")
                 continue
             loaded.jobs[job.job_name] = job
+        for job_name, automation in _automations_in(module):
+            runner = self._built_in.get(job_name)
+            added = loaded.automations.get(job_name, {})
+            name = automation.automation_name
+            if not isinstance(runner, type) or not issubclass(runner, AutomationJob):
+                _skip(loaded, plugin, f"{job_name} does not run on this unit; skipped")
+            elif not _well_formed(automation):
+                _skip(
+                    loaded,
+                    plugin,
+                    f"{job_name} {name!r} needs string display_name and description and a "
+                    "dict of Field as fields; skipped",
+                )
+            elif name in runner.automations or name in added:
+                _skip(loaded, plugin, f"{job_name} {name!r} is already defined; skipped")
+            else:
+                loaded.automations[job_name] = {**added, name: automation}
 
     def _load_file(self, path: Path, loaded: Loaded) -> None:
         module_name = f"_pioleader_plugin_file_{abs(hash(path))}_{path.stem}"

@@ -1,5 +1,5 @@
-"""``pioleader ingester`` as ``pioleader up`` runs it: a process that reads its database and
-broker from the data directory, announces itself, stores data, and stops cleanly on SIGTERM."""
+"""``pioleader ingester`` as ``pioleader up`` runs it: a process that reads its database, broker
+and plugin topics from the data directory, announces itself, stores data, stops on SIGTERM."""
 
 from __future__ import annotations
 
@@ -26,6 +26,13 @@ async def test_ingester_process_stores_and_stops_cleanly(broker: Mosquitto, tmp_
     data_dir = tmp_path / "data"
     settings = load_leader_settings(data_dir)
     settings.config_files.set_shared_values({("mqtt", "broker_port"): str(broker.port)})
+    # A plugin on the leader declares one more topic, into an existing table.
+    declarations = data_dir / "plugins" / "ingester_topics"
+    declarations.mkdir(parents=True)
+    (declarations / "probe.yaml").write_text(
+        "{topic: probe/celsius, table: temperature_readings,"
+        " columns: {timestamp: timestamp, temperature_c: c}, timestamp_columns: [timestamp]}"
+    )
     process = await asyncio.create_subprocess_exec(
         *(sys.executable, "-m", "pioleader", "ingester", "--data-dir", str(data_dir)),
         stdout=asyncio.subprocess.PIPE,
@@ -35,17 +42,21 @@ async def test_ingester_process_stores_and_stops_cleanly(broker: Mosquitto, tmp_
         assert await retained(broker.port, STATE, until=lambda s: s == "ready", within=30)
         payload = json.dumps({"growth_rate": 0.5, "timestamp": "2026-01-01T12:00:00Z"})
         topic = "pioreactor/pio01/exp1/growth_rate_calculating/growth_rate"
-        await publish_all(broker.port, [(topic, payload)])
+        probe = json.dumps({"c": 31.5, "timestamp": "2026-01-01T12:00:00Z"})
+        await publish_all(
+            broker.port, [(topic, payload), ("pioreactor/pio01/exp1/probe/celsius", probe)]
+        )
         database = Database(settings.database_path, migrations=app_migrations())
         await database.open()
         try:
             assert await wait_for_count(database, "growth_rates", 1) == 1
+            assert await wait_for_count(database, "temperature_readings", 1) == 1
             process.send_signal(signal.SIGTERM)
             assert await asyncio.wait_for(process.wait(), 20) == 0
             status = await rows(database, "SELECT * FROM ingester_status")
         finally:
             await database.close()
-        assert status[0]["rows_written"] == 1
+        assert status[0]["rows_written"] == 2
         assert status[0]["connected"] == 0
         assert await retained(broker.port, STATE) == "disconnected"
     finally:

@@ -21,7 +21,7 @@ from pioleader.broker import Mosquitto
 from pioleader.net import free_port, wait_for_port
 from tests.integration.conftest import running_cluster, task_result
 from tests.mqtt import retained
-from tests.plugin_files import build_wheel
+from tests.plugin_files import build_wheel, write_automation_plugin
 
 pytestmark = pytest.mark.integration
 
@@ -91,11 +91,12 @@ async def test_discover_add_and_extend_a_worker(
     leader_and_worker: tuple[str, WorkerProcess], broker: Mosquitto
 ) -> None:
     """It should discover the announced worker, add it, install a plugin on it through the
-    leader, run the plugin's job, and uninstall it."""
+    leader, run the plugin's job and a single-file plugin's automation, and uninstall it."""
     url, worker = leader_and_worker
     async with httpx.AsyncClient(base_url=url, timeout=30) as api:
         await discover_and_add(api)
         wheel = build_wheel(worker.data_dir / "plugins")
+        write_automation_plugin(worker.data_dir / "plugins")
         installed = await task_result(
             api,
             await api.post(
@@ -105,7 +106,7 @@ async def test_discover_add_and_extend_a_worker(
         )
         assert installed == {WORKER: {"ok": True, "unit": WORKER, "value": True}}
         listed = await task_result(api, await api.get("/api/units/$broadcast/plugins/installed"))
-        assert [p["name"] for p in listed[WORKER]["value"]] == ["hello-plugin"]
+        assert [p["name"] for p in listed[WORKER]["value"]] == ["beacon", "hello-plugin"]
         assert listed["leader"]["value"] == []
 
         assert (await api.post("/api/experiments", json={"experiment": E})).status_code == 201
@@ -126,6 +127,21 @@ async def test_discover_add_and_extend_a_worker(
         state = f"pioreactor/{WORKER}/{E}/greeting/$state"
         assert await retained(broker.port, state, until=lambda v: v == "disconnected")
 
+        beacon = await task_result(
+            api,
+            await api.post(
+                f"/api/workers/{WORKER}/jobs/run/job_name/led_automation/experiments/{E}",
+                json={"options": {"automation_name": "beacon", "brightness": 9}},
+            ),
+        )
+        assert beacon[WORKER]["ok"] is True, beacon
+        led = f"pioreactor/{WORKER}/{E}/led_automation"
+        event = await retained(broker.port, f"{led}/latest_event")
+        assert event["message"] == "brightness 9.0"
+        stop = f"/api/workers/{WORKER}/jobs/stop/job_name/led_automation/experiments/{E}"
+        assert (await api.post(stop)).status_code == 202
+        assert await retained(broker.port, f"{led}/$state", until=lambda v: v == "disconnected")
+
         removed = await task_result(
             api,
             await api.post(
@@ -134,7 +150,7 @@ async def test_discover_add_and_extend_a_worker(
         )
         assert removed[WORKER]["value"] is True
         listed = await task_result(api, await api.get(f"/api/units/{WORKER}/plugins/installed"))
-        assert listed[WORKER]["value"] == []
+        assert [p["name"] for p in listed[WORKER]["value"]] == ["beacon"]
 
 
 async def test_backup_and_restore_a_worker(leader_and_worker: tuple[str, WorkerProcess]) -> None:

@@ -4,15 +4,18 @@ jobs plugins add, and the refusals."""
 from __future__ import annotations
 
 import base64
+import logging
 from pathlib import Path
 
 import httpx
+import pytest
 
 from pioleader.broker import Mosquitto
+from pioleader.unit.jobs.led import LedAutomation
 from pioleader.unit.services import UnitServices
 from tests.mqtt import retained
-from tests.plugin_files import build_wheel, write_file_plugin
-from tests.unit.conftest import EXPERIMENT, finished
+from tests.plugin_files import build_wheel, write_automation_plugin, write_file_plugin
+from tests.unit.conftest import EXPERIMENT, assert_refused, finished, run_job
 
 
 def install_body(source: str, name: str = "hello-plugin") -> dict:
@@ -179,3 +182,45 @@ async def test_plugins_add_descriptors(unit_client: httpx.AsyncClient, unit: Uni
     described = (await unit_client.get("/unit_api/jobs/descriptors")).json()
     names = [d["job_name"] for d in described]
     assert "greeting" in names and "waving" in names
+
+
+async def test_single_file_plugin_adds_an_automation(
+    unit_client: httpx.AsyncClient,
+    unit: UnitServices,
+    broker: Mosquitto,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """It should offer a plugin's LED automation in the capabilities and run it through
+    led_automation, keep the built-in when a plugin reuses its name, skip an incomplete one,
+    and still refuse unknown names; removing the plugin removes the automation."""
+    path = write_automation_plugin(unit.plugins.folder)
+    with caplog.at_level(logging.WARNING, "pioleader.plugins"):
+        await unit.reload_plugins()
+    assert [r.getMessage() for r in caplog.records] == [
+        "plugin beacon: led_automation 'silent' is already defined; skipped",
+        "plugin beacon: led_automation 'sketch' needs string display_name and description and "
+        "a dict of Field as fields; skipped",
+    ]
+    capabilities = (await unit_client.get("/unit_api/capabilities")).json()
+    led = {c["automation_name"]: c for c in capabilities if c["job_name"] == "led_automation"}
+    assert set(led) == {"beacon", "light_dark_cycle", "silent"}
+    assert led["silent"]["help"] == "Leave the LEDs as they are."
+    assert [o["name"] for o in led["beacon"]["options"]] == ["automation_name", "brightness"]
+
+    await assert_refused(unit_client, "led_automation", {"automation_name": "lighthouse"}, "beacon")
+    done = await run_job(
+        unit_client, unit, "led_automation", automation_name="beacon", brightness=7
+    )
+    assert done["status"] == "succeeded", done
+    topic = f"pioreactor/pio01/{EXPERIMENT}/led_automation"
+    assert await retained(broker.port, f"{topic}/automation_name") == "beacon"
+    event = await retained(broker.port, f"{topic}/latest_event")
+    assert event == {"event_name": "Beaconed", "message": "brightness 7.0", "data": {}}
+    stop = await unit_client.post("/unit_api/jobs/stop", json={"job_name": "led_automation"})
+    assert (await finished(unit_client, unit, stop))["result"] == {"stopped": ["led_automation"]}
+
+    path.unlink()
+    await unit.reload_plugins()
+    await assert_refused(unit_client, "led_automation", {"automation_name": "beacon"}, "beacon")
+    # Other units in this process never saw it: the built-in job class is untouched.
+    assert "beacon" not in LedAutomation.automations

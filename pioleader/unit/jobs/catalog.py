@@ -12,16 +12,16 @@ from pioleader.unit.jobs.actions import (
     LedIntensity,
     RemoveWaste,
 )
-from pioleader.unit.jobs.automation import AutomationJob
+from pioleader.unit.jobs.automation import Automation, AutomationJob
 from pioleader.unit.jobs.base import BackgroundJob, Option, Setting
-from pioleader.unit.jobs.dosing import DosingAutomation
+from pioleader.unit.jobs.dosing import DosingAutomation, DosingAutomationContrib
 from pioleader.unit.jobs.growth_rate import GrowthRateCalculating
-from pioleader.unit.jobs.led import LedAutomation
+from pioleader.unit.jobs.led import LedAutomation, LedAutomationContrib
 from pioleader.unit.jobs.monitor import Monitor
 from pioleader.unit.jobs.od_reading import ODBlank, ODReading
 from pioleader.unit.jobs.self_test import SelfTest
 from pioleader.unit.jobs.stirring import Stirring
-from pioleader.unit.jobs.temperature import TemperatureAutomation
+from pioleader.unit.jobs.temperature import TemperatureAutomation, TemperatureAutomationContrib
 
 HARDWARE_JOBS: dict[str, type[BackgroundJob]] = {
     job.job_name: job
@@ -42,6 +42,13 @@ HARDWARE_JOBS: dict[str, type[BackgroundJob]] = {
         SelfTest,
         Monitor,
     )
+}
+
+# The base a plugin's automation subclasses, by the job that runs it.
+AUTOMATION_BASES: dict[str, type[Automation[Any]]] = {
+    DosingAutomation.job_name: DosingAutomationContrib,
+    TemperatureAutomation.job_name: TemperatureAutomationContrib,
+    LedAutomation.job_name: LedAutomationContrib,
 }
 
 

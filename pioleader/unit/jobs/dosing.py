@@ -319,3 +319,8 @@ class DosingAutomation(AutomationJob):
         automation = getattr(self, "automation", None)
         if isinstance(automation, Turbidostat):
             await automation.on_biomass(signal, value)
+
+
+class DosingAutomationContrib(Automation[DosingAutomation]):
+    """What a plugin's dosing automation subclasses (setting ``automation_name``,
+    ``display_name``, ``description`` and its ``fields``) to join ``dosing_automation``."""

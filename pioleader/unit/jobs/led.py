@@ -74,3 +74,8 @@ class LedAutomation(AutomationJob):
     kind = "led"
     automation_classes = LED_AUTOMATIONS
     first_run_delay_seconds = 0.0
+
+
+class LedAutomationContrib(Automation[LedAutomation]):
+    """What a plugin's LED automation subclasses (setting ``automation_name``,
+    ``display_name``, ``description`` and its ``fields``) to join ``led_automation``."""

@@ -115,3 +115,8 @@ class TemperatureAutomation(AutomationJob):
     async def on_disconnected(self) -> None:
         await super().on_disconnected()
         self.context.hardware.set_pwm("heating", 0.0)
+
+
+class TemperatureAutomationContrib(Automation[TemperatureAutomation]):
+    """What a plugin's temperature automation subclasses (setting ``automation_name``,
+    ``display_name``, ``description`` and its ``fields``) to join ``temperature_automation``."""
