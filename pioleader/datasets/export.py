@@ -138,11 +138,8 @@ class Exporter:
         Partial files are left alone: they belong to exports running now (a failed export
         removes its own); those of a leader that was killed go at the next start-up.
         """
-        return self._remove(
-            lambda path: (
-                path.suffix == ".zip" and path.stat().st_mtime < time.time() - older_than_seconds
-            )
-        )
+        cutoff = time.time() - older_than_seconds
+        return self._remove(lambda path: path.suffix == ".zip" and path.stat().st_mtime < cutoff)
 
     def remove_partials(self) -> list[str]:
         """Delete what exports cut off by a kill or a crash left; call it before any export
